@@ -1,0 +1,9 @@
+/** The shape every CLI subcommand exports as its default. */
+export interface Command {
+  /** One line for `livekit-audio --help`. */
+  summary: string;
+  /** Full help text for `livekit-audio <command> --help`. */
+  usage: string;
+  /** Run with the arguments after the command name; resolves to the process exit code. */
+  run(args: string[]): Promise<number>;
+}

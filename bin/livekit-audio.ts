@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/**
+ * livekit-audio — command-line front end. Each subcommand lives in bin/commands/<name>.ts and exports
+ * `{ summary, usage, run(args) }`; this file only dispatches and prints help.
+ */
+import type { Command } from './commands/command.js';
+
+const commands: Record<string, () => Promise<Command>> = {
+  loopback: async () => (await import('./commands/loopback.js')).default,
+  publish: async () => (await import('./commands/publish.js')).default,
+  gateway: async () => (await import('./commands/gateway.js')).default,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const lines = ['livekit-audio — get audio into LiveKit rooms from Node streams', '', 'Commands:'];
+    for (const [n, load] of Object.entries(commands)) lines.push(`  ${n.padEnd(10)} ${(await load()).summary}`);
+    lines.push('', 'Run `livekit-audio <command> --help` for the options of one command.');
+    process.stdout.write(lines.join('\n') + '\n');
+    return name === undefined ? 1 : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`livekit-audio: unknown command '${name}'. Try --help.\n`);
+    return 2;
+  }
+  const cmd = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(cmd.usage + '\n');
+    return 0;
+  }
+  return cmd.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`livekit-audio: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
