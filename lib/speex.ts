@@ -1,9 +1,10 @@
 /**
  * The resampling engine: SpeexDSP's resampler compiled to WebAssembly (@echogarden/speex-resampler-wasm, BSD-3).
- * Chosen by measurement over rtc-node's soxr-backed AudioResampler (see docs/design.md): high SNR at quality 3+,
+ * Chosen by measurement over rtc-node's soxr-backed AudioResampler (docs/resampling.md): high SNR at quality 3+,
  * a few ms of lookahead instead of tens, and fractional rate changes (`setRatio`) for drift correction.
  *
  * One WASM instance serves every resampler in the process; `loadSpeex()` must resolve before construction.
+ * Measured figures and the choice of default quality: docs/resampling.md.
  */
 import { ConfigError, AudioPipelineError } from './errors.js';
 
@@ -14,7 +15,13 @@ let loading: Promise<SpeexWasmModule> | undefined;
 export function loadSpeex(): Promise<void> {
   loading ??= import('@echogarden/speex-resampler-wasm/simd')
     .then((m) => m.default())
-    .then((mod) => (wasm = mod));
+    .then(
+      (mod) => (wasm = mod),
+      (err: unknown) => {
+        loading = undefined; // let a later call retry
+        throw new ConfigError('ERR_ENGINE_LOAD', `cannot load the speex resampler (WASM): ${String(err)}`, { cause: err });
+      },
+    );
   return loading.then(() => undefined);
 }
 
@@ -22,6 +29,12 @@ export function loadSpeex(): Promise<void> {
 export function speexLoaded(): boolean {
   return wasm !== undefined;
 }
+
+/**
+ * Default quality, chosen by measurement (bench/resampler-quality.ts): flat to 0.85 × Nyquist (3.4 kHz at
+ * 8 kHz), ≥ 93 dB SNR, 12 kHz alias at 48k → 16k below −100 dBFS, and only 4 ms lookahead at 8 kHz.
+ */
+export const SPEEX_DEFAULT_QUALITY = 4;
 
 const U32 = 4;
 
@@ -39,7 +52,7 @@ export class SpeexResampler {
   #ratio: number; // out/in, for sizing output
 
   /** quality 0–10 (speex scale). Requires `await loadSpeex()` first. */
-  constructor(channels: number, inRate: number, outRate: number, quality = 5) {
+  constructor(channels: number, inRate: number, outRate: number, quality = SPEEX_DEFAULT_QUALITY) {
     if (!wasm) throw new ConfigError('ERR_ENGINE_NOT_LOADED', 'call `await loadSpeex()` before creating a SpeexResampler');
     for (const [name, v] of [['channels', channels], ['inRate', inRate], ['outRate', outRate]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new ConfigError('ERR_RESAMPLE_CONFIG', `${name} must be a positive integer, got ${v}`);
@@ -88,7 +101,10 @@ export class SpeexResampler {
     wasm!._speex_resampler_skip_zeros(this.#st);
   }
 
-  /** Resample interleaved int16 `input`; returns the output it makes (owned, may be empty). */
+  /**
+   * Resample interleaved int16 `input`; returns the output it makes (owned, may be empty). After `skipZeros`
+   * and `flush`, at a fixed ratio, the total output is exactly ceil(total input × outRate / inRate) samples per channel.
+   */
   process(input: Int16Array): Int16Array {
     const m = wasm!;
     const ch = this.channels;
@@ -97,7 +113,6 @@ export class SpeexResampler {
     const maxOutFrames = Math.ceil(inFrames * this.#ratio) + 16;
     this.#ensureOut(maxOutFrames * ch);
     m.HEAP16.set(input, this.#inPtr >> 1);
-    const out = new Int16Array(maxOutFrames * ch);
     let consumed = 0;
     let produced = 0;
     // speex may stop early when the output buffer fills; loop until all input is consumed.
@@ -119,9 +134,9 @@ export class SpeexResampler {
       produced += made;
       if (used === 0 && made === 0) break;
     }
+    // slice() copies out of the WASM heap into a fresh buffer: one allocation, owned at offset 0.
     const start = this.#outPtr >> 1;
-    out.set(m.HEAP16.subarray(start, start + produced * ch));
-    return produced * ch === out.length ? out : out.slice(0, produced * ch);
+    return m.HEAP16.slice(start, start + produced * ch);
   }
 
   /** Push the filter's lookahead of silence through and return the tail it was holding. */

@@ -31,8 +31,9 @@ export function readableQueuedMs(stream: Readable): number {
 
 /** Milliseconds of frames waiting in a stream's writable buffer (object mode). */
 export function writableQueuedMs(stream: Writable): number {
+  // Node 20's writableBuffer holds { chunk, encoding, callback } entries, not the chunks themselves.
   const buf = (stream as unknown as { writableBuffer?: Iterable<unknown> }).writableBuffer;
-  return buf ? framesMs(buf) : 0;
+  return buf ? framesMs(Array.from(buf, (e) => (e as { chunk?: unknown })?.chunk ?? e)) : 0;
 }
 
 /** Sum of `bufferedMs` over stages that report it: the latency budget a pipeline holds ahead of its sink. */
