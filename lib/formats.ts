@@ -1,0 +1,185 @@
+/**
+ * Sample conversions shared by the decoders: every supported sample encoding → int16, plus G.711 µ-law/A-law
+ * encoders (for tests and simulated telephony clients).
+ *
+ * Rounding rules (docs/decoding.md):
+ * - 24/32-bit integers round to nearest, ties up (floor(x / 2^k + 1/2)), then clip at +32767.
+ * - Floats are scaled by 32768 (the inverse of the usual int16 → float x/32768, so int16-sourced float
+ *   data converts back bit-exact), rounded to nearest, clipped to [-32768, 32767]; NaN → 0.
+ * - 8-bit PCM is unsigned (128 = silence): (b − 128) × 256.
+ * - G.711 follows ITU-T G.711 with the classic Sun/CCITT reference code. Decoding matches sox and ffmpeg for
+ *   all 256 codes; encoding matches sox for all 65536 int16 inputs (checked against sox output, see
+ *   test/decodePcm.test.ts and docs/decoding.md).
+ */
+
+/** Sample encodings the decoders understand. Multi-byte encodings are little-endian unless named `be`. */
+export type SampleEncoding = 'u8' | 's16le' | 's16be' | 's24le' | 's32le' | 'f32le' | 'f64le' | 'mulaw' | 'alaw';
+
+const BYTES: Record<SampleEncoding, number> = {
+  u8: 1,
+  s16le: 2,
+  s16be: 2,
+  s24le: 3,
+  s32le: 4,
+  f32le: 4,
+  f64le: 8,
+  mulaw: 1,
+  alaw: 1,
+};
+
+/** Every SampleEncoding, in a stable order. */
+export const SAMPLE_ENCODINGS = Object.keys(BYTES) as readonly SampleEncoding[];
+
+/** True when `x` names a SampleEncoding. */
+export function isSampleEncoding(x: unknown): x is SampleEncoding {
+  return typeof x === 'string' && Object.hasOwn(BYTES, x);
+}
+
+/** Bytes one sample of `encoding` occupies. */
+export function bytesPerSample(encoding: SampleEncoding): number {
+  return BYTES[encoding];
+}
+
+/** A float sample (nominal range [-1, 1]) as int16: ×32768, round to nearest, clip; NaN → 0. */
+export function floatToInt16(x: number): number {
+  const v = Math.round(x * 32768);
+  return v > 32767 ? 32767 : v < -32768 ? -32768 : v || 0;
+}
+
+/** G.711 µ-law byte → linear (±32124), ITU-T G.711 / Sun reference `ulaw2linear`. */
+function mulawDecode(u: number): number {
+  u = ~u & 0xff;
+  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
+  return u & 0x80 ? 0x84 - t : t - 0x84;
+}
+
+/** G.711 A-law byte → linear (±32256), ITU-T G.711 / Sun reference `alaw2linear`. */
+function alawDecode(a: number): number {
+  a ^= 0x55;
+  let t = (a & 0x0f) << 4;
+  const seg = (a & 0x70) >> 4;
+  if (seg === 0) t += 8;
+  else if (seg === 1) t += 0x108;
+  else t = (t + 0x108) << (seg - 1);
+  return a & 0x80 ? t : -t;
+}
+
+/** µ-law byte → int16, all 256 codes. */
+export const MULAW_TO_INT16: Int16Array = Int16Array.from({ length: 256 }, (_, b) => mulawDecode(b));
+/** A-law byte → int16, all 256 codes. */
+export const ALAW_TO_INT16: Int16Array = Int16Array.from({ length: 256 }, (_, b) => alawDecode(b));
+
+const MULAW_SEG_END = [0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff];
+const ALAW_SEG_END = [0x1f, 0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff];
+
+function segment(v: number, ends: readonly number[]): number {
+  let seg = 0;
+  while (seg < 8 && v > ends[seg]!) seg++;
+  return seg;
+}
+
+/** int16 → G.711 µ-law byte: Sun reference `linear2ulaw` on the 14-bit value round(x / 4), byte-identical to sox. */
+export function encodeMulaw(x: number): number {
+  let v = Math.min(8191, (x + 2) >> 2);
+  let mask = 0xff;
+  if (v < 0) {
+    v = -v;
+    mask = 0x7f;
+  }
+  if (v > 8159) v = 8159;
+  v += 0x21;
+  const seg = segment(v, MULAW_SEG_END);
+  if (seg >= 8) return 0x7f ^ mask;
+  return (((seg << 4) | ((v >> (seg + 1)) & 0x0f)) ^ mask) & 0xff;
+}
+
+/** int16 → G.711 A-law byte: Sun reference `linear2alaw` on the 13-bit value round(x / 8), byte-identical to sox. */
+export function encodeAlaw(x: number): number {
+  let v = Math.min(4095, (x + 4) >> 3);
+  let mask = 0xd5;
+  if (v < 0) {
+    v = -v - 1;
+    mask = 0x55;
+  }
+  const seg = segment(v, ALAW_SEG_END);
+  if (seg >= 8) return 0x7f ^ mask;
+  const q = seg < 2 ? (v >> 1) & 0x0f : (v >> seg) & 0x0f;
+  return ((seg << 4) | q) ^ mask;
+}
+
+/** µ-law bytes → int16 samples. */
+export function mulawToInt16(bytes: Uint8Array): Int16Array {
+  const out = new Int16Array(bytes.length);
+  toInt16('mulaw', bytes, out);
+  return out;
+}
+
+/** A-law bytes → int16 samples. */
+export function alawToInt16(bytes: Uint8Array): Int16Array {
+  const out = new Int16Array(bytes.length);
+  toInt16('alaw', bytes, out);
+  return out;
+}
+
+/** int16 samples → µ-law bytes. */
+export function int16ToMulaw(samples: Int16Array): Uint8Array {
+  const out = new Uint8Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = encodeMulaw(samples[i]!);
+  return out;
+}
+
+/** int16 samples → A-law bytes. */
+export function int16ToAlaw(samples: Int16Array): Uint8Array {
+  const out = new Uint8Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = encodeAlaw(samples[i]!);
+  return out;
+}
+
+/**
+ * Convert `out.length` samples of `encoding` from the start of `src` into `out` (int16). `src` must hold at
+ * least `out.length × bytesPerSample(encoding)` bytes.
+ */
+export function toInt16(encoding: SampleEncoding, src: Uint8Array, out: Int16Array): void {
+  const n = out.length;
+  switch (encoding) {
+    case 'u8':
+      for (let i = 0; i < n; i++) out[i] = (src[i]! - 128) << 8;
+      return;
+    case 's16le':
+      for (let i = 0, j = 0; i < n; i++, j += 2) out[i] = src[j]! | (src[j + 1]! << 8);
+      return;
+    case 's16be':
+      for (let i = 0, j = 0; i < n; i++, j += 2) out[i] = (src[j]! << 8) | src[j + 1]!;
+      return;
+    case 's24le':
+      for (let i = 0, j = 0; i < n; i++, j += 3) {
+        const v = ((src[j]! | (src[j + 1]! << 8) | (src[j + 2]! << 16)) << 8) >> 8;
+        const r = (v >> 8) + ((v >> 7) & 1);
+        out[i] = r > 32767 ? 32767 : r;
+      }
+      return;
+    case 's32le':
+      for (let i = 0, j = 0; i < n; i++, j += 4) {
+        const v = src[j]! | (src[j + 1]! << 8) | (src[j + 2]! << 16) | (src[j + 3]! << 24);
+        const r = (v >> 16) + ((v >> 15) & 1);
+        out[i] = r > 32767 ? 32767 : r;
+      }
+      return;
+    case 'f32le': {
+      const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+      for (let i = 0; i < n; i++) out[i] = floatToInt16(dv.getFloat32(i * 4, true));
+      return;
+    }
+    case 'f64le': {
+      const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+      for (let i = 0; i < n; i++) out[i] = floatToInt16(dv.getFloat64(i * 8, true));
+      return;
+    }
+    case 'mulaw':
+      for (let i = 0; i < n; i++) out[i] = MULAW_TO_INT16[src[i]!]!;
+      return;
+    case 'alaw':
+      for (let i = 0; i < n; i++) out[i] = ALAW_TO_INT16[src[i]!]!;
+      return;
+  }
+}
