@@ -5,6 +5,9 @@
  */
 import type { Command } from './commands/command.js';
 
+// rtc-node prints debug lines on stdout unless NODE_ENV is production; our stdout carries reports and stats.
+process.env.NODE_ENV ??= 'production';
+
 const commands: Record<string, () => Promise<Command>> = {
   loopback: async () => (await import('./commands/loopback.js')).default,
   publish: async () => (await import('./commands/publish.js')).default,

@@ -8,7 +8,15 @@ export * from './errors.js';
 export * from './clock.js';
 export * from './frames.js';
 export * from './stats.js';
-export { loadSpeex, SpeexResampler } from './speex.js';
+export { loadSpeex, SpeexResampler, SPEEX_DEFAULT_QUALITY } from './speex.js';
+export {
+  SAMPLE_ENCODINGS,
+  type SampleEncoding,
+  mulawToInt16,
+  alawToInt16,
+  int16ToMulaw,
+  int16ToAlaw,
+} from './formats.js';
 export * from './pacer.js';
 export * from './loopback.js';
 export * from './publish.js';
@@ -20,3 +28,15 @@ export * from '../transforms/rechunk.js';
 export * from '../transforms/jitterBuffer.js';
 export * from '../sinks/LiveKitSink.js';
 export * from '../sinks/WavFileSink.js';
+export { createGateway, type Gateway, type GatewayOptions } from './gateway/server.js';
+export type {
+  GatewayConnection,
+  ConnectionRecord,
+  ConnectionSink,
+  ConnectionInfo,
+  SinkFactory,
+  GatewayProtocol,
+} from './gateway/connection.js';
+export { CloseCode, ProtocolError } from './gateway/protocol.js';
+export { TwilioStream, TWILIO_FORMAT, type TwilioEvent, type TwilioStart, type TwilioStats } from './gateway/twilio.js';
+export { RawPcmStream, pcmFormat, pcmFormatFromQuery, type PcmFormat, type RawPcmEvent } from './gateway/rawPcm.js';

@@ -1,0 +1,171 @@
+/**
+ * `livekit-audio gateway`: the WebSocket → LiveKit gateway (lib/gateway/server.ts) as a process. Runs until
+ * SIGINT/SIGTERM, then closes every connection (their audio drains), unpublishes and exits 0.
+ */
+import { parseArgs } from 'node:util';
+import { dispose } from '@livekit/rtc-node';
+import { createGateway, type Gateway, type GatewayOptions } from '../../lib/gateway/server.js';
+import { resolveCredentials } from '../../lib/publish.js';
+import { AudioPipelineError, ConfigError, ConnectionError } from '../../lib/errors.js';
+import { DEFAULT_QUEUE_SIZE_MS } from '../../sinks/LiveKitSink.js';
+import type { Command } from './command.js';
+
+const usage = `livekit-audio gateway — take realtime audio over WebSocket (Twilio Media Streams or raw PCM)
+and publish one LiveKit track per connection.
+
+Usage:
+  livekit-audio gateway [--port 8080] [--host 127.0.0.1] [--secret S] [--max-message-bytes 65536]
+                        [--url URL (--token T | --api-key K --api-secret S --room R [--identity I])]
+                        [--out DIR] [--queue-ms N]
+
+Clients:
+  ws://HOST:PORT/twilio                               Twilio Media Streams (<Stream url="wss://…/twilio">)
+  ws://HOST:PORT/pcm?rate=16000&channels=1&encoding=s16le   raw PCM in binary messages
+  ws://HOST:PORT/  + first text message {"sampleRate":16000,"channels":1,"encoding":"s16le"}
+  encodings: s16le s16be s24le s32le f32le f64le u8 mulaw alaw
+
+Options:
+  --port N               TCP port (0 = any free port). Default 8080.
+  --host ADDR            Bind address. Default 127.0.0.1 (only this machine). Use 0.0.0.0 on purpose,
+                         behind TLS (wss://) and with --secret.
+  --secret S             Shared secret (≥ 8 chars): clients send "Authorization: Bearer S", "X-Gateway-Secret: S"
+                         or ?secret=S; Twilio streams may send it as <Parameter name="secret" value="S"/>.
+                         Default: env GATEWAY_SECRET, else none.
+  --max-message-bytes N  Larger messages close the connection with 1009. Default 65536.
+  --url, --token, --api-key, --api-secret, --room, --identity
+                         The LiveKit room to publish in (env LIVEKIT_URL, LIVEKIT_TOKEN, LIVEKIT_API_KEY,
+                         LIVEKIT_API_SECRET). With no URL at all, the gateway plays each connection into a
+                         local loopback (no server needed) — a way to try it.
+  --out DIR              Loopback mode: record each connection to DIR/<connection-id>.wav.
+  --queue-ms N           Native queue of each published source (multiple of 10). Default ${DEFAULT_QUEUE_SIZE_MS};
+                         50 cuts latency on a machine with a quiet event loop.
+
+Output: one JSON line per ended connection on stdout (bytes, frames, durations, jitter-buffer and sink stats);
+status messages on stderr. Exit codes: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on bad options
+or a failed connection to LiveKit.`;
+
+export interface GatewayIo {
+  /** Resolves (or aborts) to stop the gateway. Default: SIGINT or SIGTERM. */
+  signal?: AbortSignal;
+  env?: Record<string, string | undefined>;
+  out?: (line: string) => void;
+  err?: (line: string) => void;
+  /** Called with the bound address once listening. */
+  onListening?: (address: { address: string; port: number }) => void;
+}
+
+export async function runGateway(args: string[], io: GatewayIo = {}): Promise<number> {
+  const env = io.env ?? process.env;
+  const out = io.out ?? ((l: string) => process.stdout.write(l + '\n'));
+  const err = io.err ?? ((l: string) => process.stderr.write(l + '\n'));
+  let opts: GatewayOptions;
+  let gw: Gateway;
+  try {
+    opts = parseGatewayArgs(args, env);
+    gw = createGateway({ ...opts, log: (record) => out(JSON.stringify(record)) });
+  } catch (e) {
+    err(`livekit-audio gateway: ${(e as Error).message}\nRun \`livekit-audio gateway --help\` for the options.`);
+    return 2;
+  }
+  try {
+    const address = await gw.listen();
+    const where = gw.room
+      ? `publishing to room '${gw.room.name}'`
+      : `loopback mode (no LiveKit URL)${opts.outDir ? `, recording to ${opts.outDir}/` : ''}`;
+    err(`livekit-audio gateway: listening on ws://${address.address}:${address.port} — ${where}`);
+    io.onListening?.(address);
+  } catch (e) {
+    err(`livekit-audio gateway: ${describe(e)}`);
+    await gw.close();
+    return e instanceof ConfigError ||
+      (e instanceof ConnectionError && e.code === 'ERR_CONNECT_URL') ||
+      (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? 2
+      : 1;
+  }
+  await stopSignal(io.signal);
+  err('livekit-audio gateway: shutting down');
+  await gw.close();
+  return 0;
+}
+
+function parseGatewayArgs(args: string[], env: Record<string, string | undefined>): GatewayOptions {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      secret: { type: 'string' },
+      'max-message-bytes': { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      'api-key': { type: 'string' },
+      'api-secret': { type: 'string' },
+      room: { type: 'string' },
+      identity: { type: 'string' },
+      out: { type: 'string' },
+      'queue-ms': { type: 'string' },
+    },
+  });
+  if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0]}'`);
+  const int = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new Error(`--${name} must be a non-negative integer, got '${v}'`);
+    return Number(v);
+  };
+  const wantsRoom = [values.url, values.token, values['api-key'], values['api-secret'], env.LIVEKIT_URL].some(
+    (v) => v !== undefined && v !== '',
+  );
+  return {
+    port: int('port', values.port),
+    host: values.host,
+    secret: values.secret ?? (env.GATEWAY_SECRET || undefined),
+    maxMessageBytes: int('max-message-bytes', values['max-message-bytes']),
+    queueSizeMs: int('queue-ms', values['queue-ms']),
+    outDir: values.out,
+    room: wantsRoom
+      ? resolveCredentials(
+          {
+            url: values.url,
+            token: values.token,
+            apiKey: values['api-key'],
+            apiSecret: values['api-secret'],
+            roomName: values.room,
+            identity: values.identity ?? 'livekit-audio-gateway',
+          },
+          env,
+        )
+      : undefined,
+  };
+}
+
+function stopSignal(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal) {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+      return;
+    }
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+function describe(e: unknown): string {
+  if (e instanceof AudioPipelineError) return `${e.message} [${e.code}]`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+const command: Command = {
+  summary: 'WebSocket gateway: Twilio Media Streams / raw PCM → one LiveKit track per connection',
+  usage,
+  // rtc-node keeps the process alive until disposed (once, at the very end: it cannot be used after)
+  run: (args) => runGateway(args).finally(() => dispose()),
+};
+export default command;
