@@ -141,10 +141,7 @@ t.test(`${SECONDS} s at +${PPM} ppm with jitter and a ${STALL_MS} ms stall, thro
   t.comment(`glitches at ${glitches.map((e) => (e.at / RATE).toFixed(2) + 's').join(' ') || '—'}; ` +
     `sink underruns ${lb.sink.stats.underruns}; event-loop delay p99 ${lagP99.toFixed(1)} ms`);
 
-  // what holds however busy the machine is: no latency creep, a sane drift estimate, the stall concealed once
-  const tail = lat.filter((l) => l.at >= STALL_AT + 5000).map((l) => l.ms);
-  const before = lat.filter((l) => l.at >= 5000 && l.at < STALL_AT - 500).map((l) => l.ms);
-  t.ok(Math.abs(quantile(tail, 0.5) - quantile(before, 0.5)) <= 25, 'latency is back after the stall: no creep');
+  // what holds however busy the machine is: a sane drift estimate, the stall concealed once, counters add up
   t.ok(s.driftPpm > 0 && s.driftPpm < 10_000, `drift estimated at ${s.driftPpm.toFixed(0)} ppm (+${PPM})`);
   t.ok(s.concealmentEvents <= 3, `the jitter buffer concealed ${s.concealmentEvents} time(s)`);
   const balance = s.samplesIn + s.samplesInserted - s.samplesRemoved + s.concealedSamples + s.idleSamples - s.droppedSamples;
@@ -154,6 +151,15 @@ t.test(`${SECONDS} s at +${PPM} ppm with jitter and a ${STALL_MS} ms stall, thro
   // timers that fire about on time — the jitter measured must be mostly the producer's (≤ 25 ms), not the
   // machine's (a busy machine fires the producer's timers up to 100 ms late, and the buffer rightly grows)
   const realtime = lagP99 <= 20 && s.jitterMs <= 50;
+  // no creep: after the stall, latency returns to where it was (on a busy machine the target rises with the
+  // machine's own jitter, so the comparison means something only when the machine keeps time; the virtual-time
+  // tests check creep exactly)
+  const tail = lat.filter((l) => l.at >= STALL_AT + 5000).map((l) => l.ms);
+  const before = lat.filter((l) => l.at >= 5000 && l.at < STALL_AT - 500).map((l) => l.ms);
+  const creep = quantile(tail, 0.5) - quantile(before, 0.5);
+  t.ok(Math.abs(creep) <= 25, `latency is back after the stall: no creep (${creep.toFixed(1)} ms)`, {
+    skip: !realtime && 'machine too busy for realtime',
+  });
   t.ok(spread <= 15, `latency flat within 15 ms (spread ${spread.toFixed(1)} ms)`, { skip: !realtime && 'machine too busy for realtime' });
   t.ok(p50 <= 100, `p50 end to end ${p50.toFixed(1)} ms (≤ 100)`, { skip: !realtime && 'machine too busy for realtime' });
   t.ok(glitches.length <= 2, `the ${STALL_MS} ms stall is at most two glitch events (${glitches.length})`, {
