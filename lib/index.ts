@@ -40,3 +40,11 @@ export type {
 export { CloseCode, ProtocolError } from './gateway/protocol.js';
 export { TwilioStream, TWILIO_FORMAT, type TwilioEvent, type TwilioStart, type TwilioStats } from './gateway/twilio.js';
 export { RawPcmStream, pcmFormat, pcmFormatFromQuery, type PcmFormat, type RawPcmEvent } from './gateway/rawPcm.js';
+export {
+  startGatewayCluster,
+  type GatewayCluster,
+  type GatewayClusterOptions,
+  type ClusterGatewayOptions,
+  type ClusterConnectionRecord,
+  type ClusterEvent,
+} from './gateway/cluster.js';

@@ -4,7 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 import { dispose } from '@livekit/rtc-node';
+import { availableParallelism } from 'node:os';
 import { createGateway, type Gateway, type GatewayOptions } from '../../lib/gateway/server.js';
+import { startGatewayCluster, type ClusterGatewayOptions } from '../../lib/gateway/cluster.js';
+import type { ConnectOptions } from '../../lib/publish.js';
 import { resolveCredentials } from '../../lib/publish.js';
 import { AudioPipelineError, ConfigError, ConnectionError } from '../../lib/errors.js';
 import { DEFAULT_QUEUE_SIZE_MS } from '../../sinks/LiveKitSink.js';
@@ -16,7 +19,7 @@ and publish one LiveKit track per connection.
 Usage:
   livekit-audio gateway [--port 8080] [--host 127.0.0.1] [--secret S] [--max-message-bytes 65536]
                         [--url URL (--token T | --api-key K --api-secret S --room R [--identity I])]
-                        [--out DIR] [--queue-ms N]
+                        [--out DIR] [--queue-ms N] [--workers N|auto]
 
 Clients:
   ws://HOST:PORT/twilio                               Twilio Media Streams (<Stream url="wss://…/twilio">)
@@ -39,6 +42,9 @@ Options:
   --out DIR              Loopback mode: record each connection to DIR/<connection-id>.wav.
   --queue-ms N           Native queue of each published source (multiple of 10). Default ${DEFAULT_QUEUE_SIZE_MS};
                          50 cuts latency on a machine with a quiet event loop.
+  --workers N|auto       Run N gateway processes on the same port (node:cluster; rtc-node cannot be shared
+                         by worker threads, so processes are the unit of scale). auto = one per core.
+                         Default: one process, no cluster.
 
 Output: one JSON line per ended connection on stdout (bytes, frames, durations, jitter-buffer and sink stats);
 status messages on stderr. Exit codes: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on bad options
@@ -59,9 +65,11 @@ export async function runGateway(args: string[], io: GatewayIo = {}): Promise<nu
   const out = io.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const err = io.err ?? ((l: string) => process.stderr.write(l + '\n'));
   let opts: GatewayOptions;
+  let workers: number | undefined;
   let gw: Gateway;
   try {
-    opts = parseGatewayArgs(args, env);
+    ({ opts, workers } = parseGatewayArgs(args, env));
+    if (workers !== undefined) return await runCluster(workers, opts, io, out, err);
     gw = createGateway({ ...opts, log: (record) => out(JSON.stringify(record)) });
   } catch (e) {
     err(`livekit-audio gateway: ${(e as Error).message}\nRun \`livekit-audio gateway --help\` for the options.`);
@@ -89,7 +97,39 @@ export async function runGateway(args: string[], io: GatewayIo = {}): Promise<nu
   return 0;
 }
 
-function parseGatewayArgs(args: string[], env: Record<string, string | undefined>): GatewayOptions {
+/** `--workers`: one gateway per worker process behind node:cluster (lib/gateway/cluster.ts). */
+async function runCluster(
+  workers: number,
+  opts: GatewayOptions,
+  io: GatewayIo,
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
+  const cluster = startGatewayCluster({
+    workers,
+    gateway: opts as ClusterGatewayOptions & { room?: ConnectOptions },
+    log: (record) => out(JSON.stringify(record)),
+    handleSignals: false,
+  });
+  try {
+    const address = await cluster.ready;
+    err(`livekit-audio gateway: ${workers} worker processes listening on ws://${address.address}:${address.port}`);
+    io.onListening?.(address);
+  } catch (e) {
+    err(`livekit-audio gateway: ${describe(e)}`);
+    await cluster.close();
+    return 1;
+  }
+  await stopSignal(io.signal);
+  err('livekit-audio gateway: shutting down the workers');
+  await cluster.close();
+  return 0;
+}
+
+function parseGatewayArgs(
+  args: string[],
+  env: Record<string, string | undefined>,
+): { opts: GatewayOptions; workers: number | undefined } {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -106,6 +146,7 @@ function parseGatewayArgs(args: string[], env: Record<string, string | undefined
       identity: { type: 'string' },
       out: { type: 'string' },
       'queue-ms': { type: 'string' },
+      workers: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0]}'`);
@@ -117,7 +158,9 @@ function parseGatewayArgs(args: string[], env: Record<string, string | undefined
   const wantsRoom = [values.url, values.token, values['api-key'], values['api-secret'], env.LIVEKIT_URL].some(
     (v) => v !== undefined && v !== '',
   );
-  return {
+  const workers = values.workers === 'auto' ? availableParallelism() : int('workers', values.workers);
+  if (workers === 0) throw new Error('--workers must be at least 1 (or auto)');
+  const opts: GatewayOptions = {
     port: int('port', values.port),
     host: values.host,
     secret: values.secret ?? (env.GATEWAY_SECRET || undefined),
@@ -138,6 +181,7 @@ function parseGatewayArgs(args: string[], env: Record<string, string | undefined
         )
       : undefined,
   };
+  return { opts, workers };
 }
 
 function stopSignal(signal: AbortSignal | undefined): Promise<void> {
