@@ -1,0 +1,412 @@
+/**
+ * The benchmark suite (started by bench/run.js). Every measurement runs in a fresh child process, one after
+ * the other (never two at once: they would measure each other). Every figure of ours has a baseline from the
+ * same run next to it. Writes bench/results/latest.json, bench/results/latest.md (the headline tables) and
+ * bench/results/*.svg — the full default run only; a narrower run (`--quick`, `--only`, ...) writes
+ * bench/results/partial.tmp (ignored by git).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConcurrencyResult } from './concurrency.js';
+import type { ThroughputResult } from './throughput.js';
+import type { SoakResult } from './memory.js';
+import type { StagesResult } from './stages.js';
+import type { SelfCheckResult } from './selfcheck.js';
+import { linePlot, type PlotSeries } from '../lib/svg.js';
+import { barPlot } from './lib/plot.js';
+import { round } from './lib/measure.js';
+
+const root = process.env.BENCH_ROOT ?? process.cwd();
+const build = process.env.BENCH_BUILD ?? path.join(root, 'node_modules', '.cache', 'livekit-audio-bench');
+const resultsDir = path.join(root, 'bench', 'results');
+
+function flag(name: string): string | undefined {
+  const hit = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (hit === undefined) return undefined;
+  return hit.includes('=') ? hit.slice(hit.indexOf('=') + 1) : '';
+}
+
+const quick = flag('quick') !== undefined;
+/** The full default run: the only one that writes bench/results/latest.* */
+const canonical = ['quick', 'only', 'n', 'modes', 'seconds'].every((f) => flag(f) === undefined);
+const only = flag('only')?.split(',');
+const want = (section: string) => !only || only.includes(section);
+
+/** The sink configurations compared. `ours` is LiveKitSink as shipped; the others are candidate defaults. */
+export const MODES = {
+  naive: 'naive',
+  ours: 'ours',
+  recommended: 'ours:q=0:fast:jb8k',
+} as const;
+/** Candidate configurations, each next to the shipped default, on the full realtime chain. */
+const VARIANTS: Record<number, string[]> = quick
+  ? { 50: ['ours:q=0', 'fused'] }
+  : {
+      50: ['ours', 'ours:fast', 'ours:q=80:c=40:fast', 'ours:q=0', 'ours:q=0:fast', 'ours:q=0:fast:jb8k', 'fused'],
+      100: ['ours:q=0:fast:jb8k', 'ours:q=80:c=40:fast:jb8k', 'fused'],
+    };
+/** The sink alone (ready frames, no producer, no chain), naive loop vs LiveKitSink configurations. */
+const SINK_MODES = ['sink-naive', 'sink', 'sink:fast', 'sink:q=0', 'sink:q=0:fast', 'sink:q=80:c=40:fast'];
+/** Calls per machine in cluster mode: this many calls split over one process per core, measured together. */
+const MACHINE_TOTALS = quick ? [50] : [150, 200];
+const SINK_N = quick ? [50] : [100];
+
+const N_VALUES = (flag('n')?.split(',').map(Number) ?? (quick ? [10, 50] : [25, 50, 100, 150, 200, 300])).filter(
+  (n) => n > 0,
+);
+const MODES_RUN = flag('modes')?.split(',') ?? [MODES.naive, MODES.ours, MODES.recommended];
+
+/** Window per run, s: 10 s after a 2 s warm-up keeps the whole suite within 10 minutes. */
+function secondsFor(): number {
+  const given = flag('seconds');
+  if (given) return Number(given);
+  return quick ? 3 : 10;
+}
+
+function runChild(args: string[], timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', path.join(build, 'bench', 'child.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // rtc-node logs one line per capture still pending when the child disposes it after reporting: teardown noise
+    let teardownNoise = 0;
+    child.stderr.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) {
+        if (/Failed to send callback .*server is not configured/.test(line)) teardownNoise++;
+        else if (line.trim()) process.stderr.write(line + '\n');
+      }
+    });
+    child.on('exit', () => {
+      if (teardownNoise) log(`  (rtc-node dropped ${teardownNoise} capture callbacks at dispose, after the figures were taken)`);
+    });
+    let out = '';
+    let grace: NodeJS.Timeout | undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // the figures are in: give the teardown 10 s, not the whole timeout
+      if (grace === undefined && out.includes('RESULT ')) grace = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    });
+    const result = () => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      return line === undefined ? undefined : (JSON.parse(line.slice(7)) as unknown);
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      // a result reported before a slow teardown still counts
+      const r = result();
+      if (r !== undefined) resolve(r);
+      else reject(new Error(`child ${args.join(' ')} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      clearTimeout(grace);
+      const r = result();
+      if (r !== undefined) resolve(r);
+      else reject(new Error(`child ${args.join(' ')} exited ${code} without a result`));
+    });
+  });
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+interface Results {
+  meta: Record<string, unknown>;
+  selfcheck?: Omit<SelfCheckResult, 'details'>;
+  throughput?: ThroughputResult;
+  stages?: StagesResult;
+  concurrency?: ConcurrencyResult[];
+  variants?: ConcurrencyResult[];
+  sinkOnly?: ConcurrencyResult[];
+  /** Cluster mode on this machine: for each total, one result per process (all run at the same time). */
+  machine?: { total: number; processes: ConcurrencyResult[] }[];
+  soak?: SoakResult;
+  failures: string[];
+  /** Runs whose process was so overloaded it did not report within the window + 12 s: "collapsed". */
+  collapsed: string[];
+}
+
+async function concurrency(mode: string, n: number, seconds: number, results: Results): Promise<ConcurrencyResult | undefined> {
+  const warmup = 2;
+  try {
+    const r = (await runChild(
+      ['--task=concurrency', `--mode=${mode}`, `--n=${n}`, `--seconds=${seconds}`, `--warmup=${warmup}`],
+      (seconds + warmup + 12) * 1000,
+    )) as ConcurrencyResult;
+    log(
+      `  ${mode.padEnd(22)} N=${String(n).padStart(3)}: ${r.cpuMsPerStreamSec} ms CPU/stream-s (core available ${r.cpuAvailable}), loop p99 ${r.loopDelayMs.p99} ms, ` +
+        `delivered ${r.deliveredRatio}, probe ${r.probe.glitches} glitches / ${r.probe.dropoutFrames} dropouts / ${r.probe.sinkUnderruns ?? '–'} underruns` +
+        `${r.pacer ? ` (pacer: ${r.pacer.catchUpTicks} caught up, ${r.pacer.skippedTicks} skipped)` : ''}, ` +
+        `latency ${r.probe.latencyMs.start}→${r.probe.latencyMs.end} ms`,
+    );
+    return r;
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (msg.includes('timed out')) {
+      // its event loop was too far behind to even end the window: that is the result
+      results.collapsed.push(`${mode} N=${n}`);
+      log(`  ${mode.padEnd(22)} N=${String(n).padStart(3)}: COLLAPSED (no result within ${seconds + warmup + 12} s)`);
+    } else {
+      results.failures.push(`${mode} N=${n}: ${msg}`);
+      log(`  ${mode} N=${n}: FAILED ${msg}`);
+    }
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const load0 = os.loadavg();
+  const results: Results = {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      platform: `${os.platform()} ${os.release()}`,
+      quick,
+    },
+    failures: [],
+    collapsed: [],
+  };
+
+  if (want('selfcheck')) {
+    log('self-check: the fast capture prototype, bit-exact through the native loopback');
+    const { details: _details, ...check } = (await runChild(['--task=selfcheck'], 60_000)) as SelfCheckResult;
+    results.selfcheck = check;
+    log(`  ${JSON.stringify(check)}`);
+    if (!Object.values(check).every(Boolean)) results.failures.push(`self-check failed: ${JSON.stringify(check)}`);
+  }
+
+  if (want('throughput')) {
+    log('throughput (offline, × realtime per core)');
+    const seconds = quick ? 20 : 120;
+    results.throughput = (await runChild(
+      ['--task=throughput', `--audio-seconds=${seconds}`, `--repeats=${quick ? 1 : 3}`],
+      300_000,
+    )) as ThroughputResult;
+    const t = results.throughput;
+    log(`  ours ${t.ours.realtime}×, speex alone ${t.resamplerAlone.realtime}× (ratio ${t.oursOverResampler}), naive ${t.naive.realtime}×, rtc resampler alone ${t.rtcResamplerAlone.realtime}×`);
+  }
+
+  if (want('stages')) {
+    log('per-call CPU of the realtime chain, stage by stage');
+    results.stages = (await runChild(['--task=stages', `--audio-seconds=${quick ? 20 : 120}`, `--repeats=${quick ? 1 : 3}`], 300_000)) as StagesResult;
+    log(`  ${JSON.stringify(results.stages.msPerAudioSec)}`);
+  }
+
+  if (want('concurrency')) {
+    log(`concurrency: N = ${N_VALUES.join(', ')}; modes ${MODES_RUN.join(', ')}`);
+    results.concurrency = [];
+    for (const n of N_VALUES) {
+      for (const mode of MODES_RUN) {
+        const r = await concurrency(mode, n, secondsFor(), results);
+        if (r) results.concurrency.push(r);
+      }
+    }
+  }
+
+  if (want('variants')) {
+    results.variants = [];
+    for (const [n, modes] of Object.entries(VARIANTS)) {
+      log(`sink configurations on the full chain at N = ${n}`);
+      for (const mode of modes) {
+        const reuse = results.concurrency?.find((r) => r.mode === mode && r.n === Number(n));
+        const r = reuse ?? (await concurrency(mode, Number(n), secondsFor(), results));
+        if (r) results.variants.push(r);
+      }
+    }
+  }
+
+  if (want('sink')) {
+    results.sinkOnly = [];
+    for (const n of SINK_N) {
+      log(`the sink alone at N = ${n}`);
+      for (const mode of SINK_MODES) {
+        const r = await concurrency(mode, n, secondsFor(), results);
+        if (r) results.sinkOnly.push(r);
+      }
+    }
+  }
+
+  if (want('machine')) {
+    const procs = os.availableParallelism();
+    results.machine = [];
+    for (const total of MACHINE_TOTALS) {
+      const n = Math.round(total / procs);
+      log(`cluster mode: ${total} calls as ${procs} processes × ${n}, at the same time (${MODES.recommended})`);
+      const runs = await Promise.all(
+        Array.from({ length: procs }, () => concurrency(MODES.recommended, n, secondsFor(), results)),
+      );
+      results.machine.push({ total, processes: runs.filter((r): r is ConcurrencyResult => r !== undefined) });
+    }
+  }
+
+  if (want('soak')) {
+    log('soak: 1 h of virtual time');
+    results.soak = (await runChild(['--task=soak', `--minutes=${quick ? 10 : 60}`], 300_000)) as SoakResult;
+    const s = results.soak;
+    log(`  heap ${s.heapStartMB} → ${s.heapEndMB} MB (slope ${s.heapSlopeKBPerHour} KB/h) in ${s.wallSeconds} s`);
+  }
+
+  results.meta.wallSeconds = round((Date.now() - started) / 1000, 0);
+  results.meta.loadAverageBefore = load0.map((x) => round(x, 2));
+  results.meta.loadAverageAfter = os.loadavg().map((x) => round(x, 2));
+
+  mkdirSync(resultsDir, { recursive: true });
+  // only the full default run is a result; anything narrower goes to an ignored file (bench/results/*.tmp)
+  const file = canonical ? 'latest.json' : 'partial.tmp';
+  writeFileSync(path.join(resultsDir, file), JSON.stringify(results, null, 2) + '\n');
+  const table = tables(results);
+  if (canonical) {
+    writeFileSync(path.join(resultsDir, 'latest.md'), table);
+    writePlots(results);
+  }
+  process.stdout.write(table);
+  log(`done in ${results.meta.wallSeconds} s → bench/results/${file}`);
+  if (results.failures.length) {
+    log(`failures:\n  ${results.failures.join('\n  ')}`);
+    process.exitCode = 1;
+  }
+}
+
+/** Everything the probe call's listener would have noticed: glitches, silent frames, missed ticks. */
+function probeFaults(x: ConcurrencyResult): number {
+  return x.probe.glitches + x.probe.dropoutFrames + (x.probe.sinkUnderruns ?? 0) + (x.pacer?.skippedTicks ?? 0);
+}
+
+function tables(r: Results): string {
+  const lines: string[] = [];
+  const c = r.concurrency ?? [];
+  const at = (mode: string, n: number) => c.find((x) => x.mode === mode && x.n === n);
+  if (c.length) {
+    lines.push('### Concurrency', '', 'Each cell: CPU ms per stream-second · event-loop delay p99 ms · probe faults (glitches + dropout frames + sink underruns) · probe latency at the start → end of the window, ms.', '');
+    lines.push(`| N | ${MODES_RUN.join(' | ')} |`, `|---|${MODES_RUN.map(() => '---').join('|')}|`);
+    for (const n of N_VALUES) {
+      const cells = MODES_RUN.map((m) => {
+        const x = at(m, n);
+        if (!x) return r.collapsed.includes(`${m} N=${n}`) ? '**collapsed**' : 'failed';
+        const p = x.probe;
+        return `${x.cpuMsPerStreamSec} · ${x.loopDelayMs.p99} · ${probeFaults(x)} · ${p.latencyMs.start}→${p.latencyMs.end}${x.deliveredRatio < 0.98 ? ` · **${Math.round(x.deliveredRatio * 100)}% delivered**` : ''}`;
+      });
+      lines.push(`| ${n} | ${cells.join(' | ')} |`);
+    }
+    const avail = c.map((x) => x.cpuAvailable);
+    lines.push('', `Share of a core a busy loop got before each run (1 = idle machine): ${Math.min(...avail)}–${Math.max(...avail)}. Load average ${String(r.meta.loadAverageBefore)} before, ${String(r.meta.loadAverageAfter)} after.`);
+    lines.push('', '### Memory per call (heap KB · RSS KB, after GC, at steady state)', '');
+    lines.push(`| N | ${MODES_RUN.join(' | ')} |`, `|---|${MODES_RUN.map(() => '---').join('|')}|`);
+    for (const n of N_VALUES) {
+      lines.push(`| ${n} | ${MODES_RUN.map((m) => { const x = at(m, n); return x ? `${x.heapPerCallKB} · ${x.rssPerCallKB}` : '—'; }).join(' | ')} |`);
+    }
+    lines.push('');
+  }
+  const variantRows = (title: string, rows: ConcurrencyResult[]) => {
+    lines.push(title, '', '| mode | N | CPU ms/stream-s | main thread | native threads | GC ms/stream-s | loop p99 ms | probe faults | latency ms | delivered | core available |', '|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const v of rows) {
+      const main = v.threadsMsPerStreamSec.main ?? NaN;
+      const native = round(Object.entries(v.threadsMsPerStreamSec).filter(([k]) => k !== 'main').reduce((s, [, x]) => s + x, 0));
+      lines.push(`| ${v.mode} | ${v.n} | ${v.cpuMsPerStreamSec} | ${main} | ${native} | ${v.gcMsPerStreamSec} | ${v.loopDelayMs.p99} | ${probeFaults(v)} | ${v.probe.latencyMs.start}→${v.probe.latencyMs.end} | ${v.deliveredRatio} | ${v.cpuAvailable} |`);
+    }
+    lines.push('');
+  };
+  if (r.variants?.length) variantRows('### Sink configurations on the full realtime chain', r.variants);
+  if (r.collapsed.length) lines.push(`Collapsed (the process could not even end its window within 12 s): ${r.collapsed.join(', ')}.`, '');
+  if (r.sinkOnly?.length) variantRows('### The sink alone (ready 10 ms frames, no chain)', r.sinkOnly);
+  if (r.machine?.length) {
+    lines.push(`### Calls per machine: cluster mode (${MODES.recommended}, one process per core, measured together)`, '');
+    lines.push('| calls | process | CPU ms/stream-s | loop p99 ms | probe faults | latency ms | delivered |', '|---|---|---|---|---|---|---|');
+    for (const m of r.machine) {
+      m.processes.forEach((p, i) =>
+        lines.push(`| ${m.total} | ${i + 1} of ${m.processes.length}: ${p.n} calls | ${p.cpuMsPerStreamSec} | ${p.loopDelayMs.p99} | ${probeFaults(p)} | ${p.probe.latencyMs.start}→${p.probe.latencyMs.end} | ${p.deliveredRatio} |`),
+      );
+    }
+    lines.push('');
+  }
+  if (r.throughput) {
+    const t = r.throughput;
+    lines.push('### Offline throughput (× realtime per core; 44.1 kHz stereo WAV → 48 kHz mono 10 ms frames)', '');
+    lines.push('| pipeline | × realtime | GC/audio-min | GC ms/audio-min |', '|---|---|---|---|');
+    for (const [name, x] of [
+      ['ours: decodeWav → resample → rechunk → null', t.ours],
+      ['speex resampler alone', t.resamplerAlone],
+      ['naive: Buffer.concat + combineAudioFrames + AudioResampler', t.naive],
+      ['rtc-node AudioResampler alone', t.rtcResamplerAlone],
+    ] as const) {
+      lines.push(`| ${name} | ${x.realtime} | ${x.gcPerAudioMin} | ${x.gcMsPerAudioMin} |`);
+    }
+    const b = t.breakdown;
+    lines.push('', `ours CPU ÷ resampler alone: **${t.oursOverResampler}** · ours ÷ naive: **${t.speedupVsNaive}×**`, '');
+    lines.push(`Where ours spends it (ms CPU per audio-second, each part alone): decodeWav ${b.decodeWav} · downmix ${b.downmix} (specialised 2→1: ${b.downmixProposed}) · speex ${b.speex} · rechunk ${b.rechunk} · whole pipeline ${b.total}`, '');
+  }
+  if (r.stages) {
+    const m = r.stages.msPerAudioSec;
+    lines.push('### Per-call CPU of the realtime chain (ms CPU per second of audio, each stage alone)', '');
+    lines.push('| decodePcm µ-law | resample 8k→48k | rechunk 10 ms | jitter core @48k | same, overfull | jitter core @8k | 8k→48k resampler with drift ratio |', '|---|---|---|---|---|---|---|');
+    lines.push(`| ${m.decodePcm} | ${m.resample8to48} | ${m.rechunk10ms} | ${m.jitterCore48k} | ${m.jitterCore48kOverfull} | ${m.jitterCore8k} | ${m.resample8to48WithRatio} |`, '');
+    lines.push(
+      'rtc-node FfiClient dispatch, µs of main-thread CPU per FFI event while N captures are pending: ' +
+        r.stages.ffiDispatchUsPerEvent.map((d) => `N=${d.pending}: ${d.rtcNode} (one listener + Map: ${d.mapRouted})`).join(' · '),
+      '',
+    );
+  }
+  if (r.soak) {
+    const s = r.soak;
+    lines.push('### Soak (virtual time)', '', `${s.virtualMinutes} min of one call in ${s.wallSeconds} s: heap ${s.heapStartMB} → ${s.heapEndMB} MB (slope ${s.heapSlopeKBPerHour} KB/h), ${s.summary}`, '');
+  }
+  return lines.join('\n') + '\n';
+}
+
+function writePlots(r: Results): void {
+  const c = r.concurrency ?? [];
+  /** One line per mode; a run that did not keep up (or collapsed) is drawn at `overloaded`, or left out if undefined. */
+  const series = (metric: (x: ConcurrencyResult) => number, overloaded?: number): PlotSeries[] =>
+    MODES_RUN.map((mode) => ({
+      name: mode === MODES.recommended ? `${mode} (recommended)` : mode,
+      points: N_VALUES.flatMap((n) => {
+        const x = c.find((y) => y.mode === mode && y.n === n);
+        const keptUp = x !== undefined && x.deliveredRatio >= 0.95;
+        if (keptUp) return [[n, overloaded === undefined ? metric(x) : Math.min(overloaded, metric(x))] as const];
+        return overloaded === undefined ? [] : [[n, overloaded] as const];
+      }),
+    }));
+  const plot = (file: string, title: string, yLabel: string, s: PlotSeries[], goal?: number) => {
+    const ys = s.flatMap((x) => x.points.map((p) => p[1])).filter(Number.isFinite);
+    if (goal !== undefined) s.push({ name: `goal ${goal}`, color: '#999', points: [[0, goal], [Math.max(...N_VALUES), goal]] });
+    const top = Math.max(goal ?? 0, ...ys) * 1.1 || 1;
+    writeFileSync(
+      path.join(resultsDir, file),
+      linePlot({ title, xLabel: 'concurrent calls in one process', yLabel, series: s, yRange: [0, top], xRange: [0, Math.max(...N_VALUES)] }),
+    );
+  };
+  if (c.length) {
+    plot('cpu-per-stream.svg', 'CPU per stream-second, all threads (runs that kept up)', 'ms CPU per stream-second', series((x) => x.cpuMsPerStreamSec), 5);
+    plot('loop-delay.svg', 'Event-loop delay p99 (runs that fell behind drawn at 250)', 'ms', series((x) => x.loopDelayMs.p99, 250), 10);
+    plot('probe-latency.svg', 'Probe call latency at the end of the window (fell behind: drawn at 1000)', 'ms', series((x) => x.probe.latencyMs.end, 1000));
+  }
+  if (r.throughput) {
+    const t = r.throughput;
+    writeFileSync(
+      path.join(resultsDir, 'throughput.svg'),
+      barPlot({
+        title: 'Offline throughput, × realtime per core',
+        bars: [
+          ['ours (stream)', t.ours.realtime],
+          ['speex alone', t.resamplerAlone.realtime],
+          ['naive (stream)', t.naive.realtime],
+          ['rtc resampler alone', t.rtcResamplerAlone.realtime],
+        ],
+      }),
+    );
+  }
+  if (r.soak) {
+    writeFileSync(
+      path.join(resultsDir, 'soak-memory.svg'),
+      linePlot({ title: 'Soak: heap after GC vs virtual time', xLabel: 'virtual minutes', yLabel: 'heap MB', series: [{ name: 'heap used after GC', points: r.soak.heap }], yRange: [0, Math.max(...r.soak.heap.map((h) => h[1])) * 1.2] }),
+    );
+  }
+}
+
+await main();
