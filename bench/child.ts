@@ -4,7 +4,7 @@
  */
 import { runConcurrency } from './concurrency.js';
 import { runThroughput } from './throughput.js';
-import { runSoak } from './memory.js';
+import { runSoak } from './soak.js';
 import { runStages } from './stages.js';
 import { runSelfCheck } from './selfcheck.js';
 

@@ -6,12 +6,12 @@
  * bench/results/partial.tmp (ignored by git).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConcurrencyResult } from './concurrency.js';
 import type { ThroughputResult } from './throughput.js';
-import type { SoakResult } from './memory.js';
+import type { SoakResult } from './soak.js';
 import type { StagesResult } from './stages.js';
 import type { SelfCheckResult } from './selfcheck.js';
 import { linePlot, type PlotSeries } from '../lib/svg.js';
@@ -140,7 +140,7 @@ async function concurrency(mode: string, n: number, seconds: number, results: Re
       `  ${mode.padEnd(22)} N=${String(n).padStart(3)}: ${r.cpuMsPerStreamSec} ms CPU/stream-s (core available ${r.cpuAvailable}), loop p99 ${r.loopDelayMs.p99} ms, ` +
         `delivered ${r.deliveredRatio}, probe ${r.probe.glitches} glitches / ${r.probe.dropoutFrames} dropouts / ${r.probe.sinkUnderruns ?? '–'} underruns` +
         `${r.pacer ? ` (pacer: ${r.pacer.catchUpTicks} caught up, ${r.pacer.skippedTicks} skipped)` : ''}, ` +
-        `latency ${r.probe.latencyMs.start}→${r.probe.latencyMs.end} ms`,
+        `latency ${latency(r)} ms`,
     );
     return r;
   } catch (err) {
@@ -273,6 +273,12 @@ async function main(): Promise<void> {
   }
 }
 
+/** The probe's latency at the start → end of the window, or – when it has none (sink-only, or no markers back). */
+function latency(x: ConcurrencyResult): string {
+  const l = x.probe.latencyMs;
+  return Number.isFinite(l.start) && l.start !== null ? `${l.start}→${l.end}` : '–';
+}
+
 /** Everything the probe call's listener would have noticed: glitches, silent frames, missed ticks. */
 function probeFaults(x: ConcurrencyResult): number {
   return x.probe.glitches + x.probe.dropoutFrames + (x.probe.sinkUnderruns ?? 0) + (x.pacer?.skippedTicks ?? 0);
@@ -289,8 +295,7 @@ function tables(r: Results): string {
       const cells = MODES_RUN.map((m) => {
         const x = at(m, n);
         if (!x) return r.collapsed.includes(`${m} N=${n}`) ? '**collapsed**' : 'failed';
-        const p = x.probe;
-        return `${x.cpuMsPerStreamSec} · ${x.loopDelayMs.p99} · ${probeFaults(x)} · ${p.latencyMs.start}→${p.latencyMs.end}${x.deliveredRatio < 0.98 ? ` · **${Math.round(x.deliveredRatio * 100)}% delivered**` : ''}`;
+        return `${x.cpuMsPerStreamSec} · ${x.loopDelayMs.p99} · ${probeFaults(x)} · ${latency(x)}${x.deliveredRatio < 0.98 ? ` · **${Math.round(x.deliveredRatio * 100)}% delivered**` : ''}`;
       });
       lines.push(`| ${n} | ${cells.join(' | ')} |`);
     }
@@ -308,7 +313,7 @@ function tables(r: Results): string {
     for (const v of rows) {
       const main = v.threadsMsPerStreamSec.main ?? NaN;
       const native = round(Object.entries(v.threadsMsPerStreamSec).filter(([k]) => k !== 'main').reduce((s, [, x]) => s + x, 0));
-      lines.push(`| ${v.mode} | ${v.n} | ${v.cpuMsPerStreamSec} | ${main} | ${native} | ${v.gcMsPerStreamSec} | ${v.loopDelayMs.p99} | ${probeFaults(v)} | ${v.probe.latencyMs.start}→${v.probe.latencyMs.end} | ${v.deliveredRatio} | ${v.cpuAvailable} |`);
+      lines.push(`| ${v.mode} | ${v.n} | ${v.cpuMsPerStreamSec} | ${main} | ${native} | ${v.gcMsPerStreamSec} | ${v.loopDelayMs.p99} | ${probeFaults(v)} | ${latency(v)} | ${v.deliveredRatio} | ${v.cpuAvailable} |`);
     }
     lines.push('');
   };
@@ -320,7 +325,7 @@ function tables(r: Results): string {
     lines.push('| calls | process | CPU ms/stream-s | loop p99 ms | probe faults | latency ms | delivered |', '|---|---|---|---|---|---|---|');
     for (const m of r.machine) {
       m.processes.forEach((p, i) =>
-        lines.push(`| ${m.total} | ${i + 1} of ${m.processes.length}: ${p.n} calls | ${p.cpuMsPerStreamSec} | ${p.loopDelayMs.p99} | ${probeFaults(p)} | ${p.probe.latencyMs.start}→${p.probe.latencyMs.end} | ${p.deliveredRatio} |`),
+        lines.push(`| ${m.total} | ${i + 1} of ${m.processes.length}: ${p.n} calls | ${p.cpuMsPerStreamSec} | ${p.loopDelayMs.p99} | ${probeFaults(p)} | ${latency(p)} | ${p.deliveredRatio} |`),
       );
     }
     lines.push('');
@@ -401,6 +406,16 @@ function writePlots(r: Results): void {
       }),
     );
   }
+  if (r.sinkOnly?.length) {
+    writeFileSync(
+      path.join(resultsDir, 'sink-cpu.svg'),
+      barPlot({
+        title: `The sink alone, ${r.sinkOnly[0]!.n} streams: CPU ms per stream-second (all threads)`,
+        bars: r.sinkOnly.map((x) => [x.mode, x.cpuMsPerStreamSec] as [string, number]),
+        unit: ' ms',
+      }),
+    );
+  }
   if (r.soak) {
     writeFileSync(
       path.join(resultsDir, 'soak-memory.svg'),
@@ -409,4 +424,13 @@ function writePlots(r: Results): void {
   }
 }
 
-await main();
+/** `--replot`: rewrite latest.md and the plots from latest.json without measuring anything. */
+function replot(): void {
+  const results = JSON.parse(readFileSync(path.join(resultsDir, 'latest.json'), 'utf8')) as Results;
+  writeFileSync(path.join(resultsDir, 'latest.md'), tables(results));
+  writePlots(results);
+  log('rewrote bench/results/latest.md and the plots from latest.json');
+}
+
+if (flag('replot') !== undefined) replot();
+else await main();

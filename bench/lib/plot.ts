@@ -7,7 +7,8 @@ const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function barPlot(o: { title: string; bars: [string, number][] }): string {
+/** `unit` follows each value (default '×'). */
+export function barPlot(o: { title: string; bars: [string, number][]; unit?: string }): string {
   const max = Math.max(1, ...o.bars.map(([, v]) => v));
   const left = 170;
   const right = 80;
@@ -24,7 +25,7 @@ export function barPlot(o: { title: string; bars: [string, number][] }): string 
     const w = (Math.max(0, v) / max) * pw;
     parts.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${esc(label)}</text>`);
     parts.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${COLORS[(i + 1) % COLORS.length]}"/>`);
-    parts.push(`<text x="${left + w + 6}" y="${y + 17}">${v}×</text>`);
+    parts.push(`<text x="${left + w + 6}" y="${y + 17}">${v}${esc(o.unit ?? '×')}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
