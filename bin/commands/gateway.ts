@@ -9,9 +9,9 @@ import { createGateway, type Gateway, type GatewayOptions } from '../../lib/gate
 import { startGatewayCluster, type ClusterGatewayOptions } from '../../lib/gateway/cluster.js';
 import type { ConnectOptions } from '../../lib/publish.js';
 import { resolveCredentials } from '../../lib/publish.js';
-import { AudioPipelineError, ConfigError, ConnectionError } from '../../lib/errors.js';
+import { ConfigError, ConnectionError } from '../../lib/errors.js';
 import { DEFAULT_QUEUE_SIZE_MS } from '../../sinks/LiveKitSink.js';
-import type { Command } from './command.js';
+import { describeError, type Command } from './command.js';
 
 const usage = `livekit-audio gateway — take realtime audio over WebSocket (Twilio Media Streams or raw PCM)
 and publish one LiveKit track per connection.
@@ -83,7 +83,7 @@ export async function runGateway(args: string[], io: GatewayIo = {}): Promise<nu
     err(`livekit-audio gateway: listening on ws://${address.address}:${address.port} — ${where}`);
     io.onListening?.(address);
   } catch (e) {
-    err(`livekit-audio gateway: ${describe(e)}`);
+    err(`livekit-audio gateway: ${describeError(e)}`);
     await gw.close();
     return e instanceof ConfigError ||
       (e instanceof ConnectionError && e.code === 'ERR_CONNECT_URL') ||
@@ -116,7 +116,7 @@ async function runCluster(
     err(`livekit-audio gateway: ${workers} worker processes listening on ws://${address.address}:${address.port}`);
     io.onListening?.(address);
   } catch (e) {
-    err(`livekit-audio gateway: ${describe(e)}`);
+    err(`livekit-audio gateway: ${describeError(e)}`);
     await cluster.close();
     return 1;
   }
@@ -201,10 +201,6 @@ function stopSignal(signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-function describe(e: unknown): string {
-  if (e instanceof AudioPipelineError) return `${e.message} [${e.code}]`;
-  return e instanceof Error ? e.message : String(e);
-}
 
 const command: Command = {
   summary: 'WebSocket gateway: Twilio Media Streams / raw PCM → one LiveKit track per connection',

@@ -18,13 +18,13 @@ import {
   type PublishedSink,
   type PublishTarget,
 } from '../../lib/publish.js';
-import { AudioPipelineError, ConfigError, ConnectionError } from '../../lib/errors.js';
+import { ConfigError, ConnectionError } from '../../lib/errors.js';
 import { decodeWav, type WavFormatInfo } from '../../transforms/decodeWav.js';
 import { decodeFile, type DecodedFileFormat } from '../../transforms/decodeFile.js';
 import { resample } from '../../transforms/resample.js';
 import { rechunk } from '../../transforms/rechunk.js';
 import { DEFAULT_QUEUE_SIZE_MS } from '../../sinks/LiveKitSink.js';
-import type { Command } from './command.js';
+import { describeError, type Command } from './command.js';
 
 const usage = `livekit-audio publish — play an audio file into a LiveKit room as one track, in real time.
 
@@ -118,7 +118,7 @@ export async function runPublish(args: string[], io: PublishIo = {}): Promise<nu
       say('interrupted');
       return 130;
     }
-    say(describe(e));
+    say(describeError(e));
     return e instanceof ConfigError || (e instanceof ConnectionError && e.code === 'ERR_CONNECT_URL') ? 2 : 1;
   } finally {
     if (io.signal) io.signal.removeEventListener('abort', onSigint);
@@ -211,10 +211,6 @@ function progress(decoder: Readable, sink: PublishedSink, err: NonNullable<Publi
   };
 }
 
-function describe(e: unknown): string {
-  if (e instanceof AudioPipelineError) return `${e.message} [${e.code}]`;
-  return e instanceof Error ? e.message : String(e);
-}
 
 const command: Command = {
   summary: 'publish an audio file (or WAV on stdin) into a LiveKit room as one track, in real time',
