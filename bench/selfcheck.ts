@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AudioSource, AudioStream, LocalAudioTrack, dispose } from '@livekit/rtc-node';
-import { AudioFrame } from '../lib/frames.js';
+import { AudioFrame, concatSamples } from '../lib/frames.js';
 import { alignAudio, createLoopback, LoopbackRecorder } from '../lib/loopback.js';
 import { fastCaptureFrame, installFastCapture } from './lib/fastCapture.js';
 import { sleep } from './lib/measure.js';
@@ -31,15 +31,6 @@ function ramp(frames: number, seed: number): AudioFrame[] {
   return out;
 }
 
-function concat(frames: AudioFrame[]): Int16Array {
-  const out = new Int16Array(frames.reduce((n, f) => n + f.data.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f.data, at);
-    at += f.data.length;
-  }
-  return out;
-}
 
 async function throughSink(queueSizeMs: number, seed: number): Promise<ReturnType<typeof alignAudio>> {
   const lb = createLoopback({ queueSizeMs });
@@ -48,7 +39,7 @@ async function throughSink(queueSizeMs: number, seed: number): Promise<ReturnTyp
   await pipeline(Readable.from(frames), lb.sink);
   await sleep(100);
   await lb.close();
-  return alignAudio(concat(frames), lb.recorder.samples());
+  return alignAudio(concatSamples(frames), lb.recorder.samples());
 }
 
 /**

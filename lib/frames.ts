@@ -87,3 +87,15 @@ function describe(x: unknown): string {
   if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
   return typeof x;
 }
+
+/** The interleaved samples of `frames`, concatenated into one array. */
+export function concatSamples(frames: Iterable<AudioFrame>): Int16Array {
+  const list = [...frames];
+  const out = new Int16Array(list.reduce((n, f) => n + f.data.length, 0));
+  let at = 0;
+  for (const f of list) {
+    out.set(f.data, at);
+    at += f.data.length;
+  }
+  return out;
+}

@@ -13,6 +13,7 @@
  */
 import { AudioStream, LocalAudioTrack, type AudioFrame, type AudioSource } from '@livekit/rtc-node';
 import { realClock, type Clock } from './clock.js';
+import { concatSamples } from './frames.js';
 import type { Pacer } from './pacer.js';
 import { LiveKitSink } from '../sinks/LiveKitSink.js';
 
@@ -71,15 +72,7 @@ export class LoopbackRecorder {
 
   /** The received audio so far, interleaved, concatenated. */
   samples(): Int16Array {
-    let n = 0;
-    for (const c of this.chunks) n += c.frame.data.length;
-    const out = new Int16Array(n);
-    let at = 0;
-    for (const c of this.chunks) {
-      out.set(c.frame.data, at);
-      at += c.frame.data.length;
-    }
-    return out;
+    return concatSamples(this.chunks.map((c) => c.frame));
   }
 
   /**

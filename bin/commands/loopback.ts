@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { dispose } from '@livekit/rtc-node';
 import { AudioPipelineError, ConfigError } from '../../lib/errors.js';
-import { AudioFrame, createFrame } from '../../lib/frames.js';
+import { AudioFrame, concatSamples, createFrame } from '../../lib/frames.js';
 import { alignAudio, createLoopback, type AlignResult, type Loopback } from '../../lib/loopback.js';
 import { linePlot, stackPlots, type PlotSeries } from '../../lib/svg.js';
 import { decodeFile } from '../../transforms/decodeFile.js';
@@ -216,7 +216,7 @@ export async function loopbackReport(a: LoopbackArgs, signal?: AbortSignal): Pro
     }
     const wallMs = performance.now() - start;
     const cpu = process.cpuUsage(cpu0);
-    const sent = concat(reference);
+    const sent = concatSamples(reference);
     const sentPerChannel = sent.length / a.channels;
     // the last frames' way from the native queue to the recorder
     await lb.recorder
@@ -261,15 +261,6 @@ function arrivalOf(lb: Loopback, offset: number, start: number): number | null {
   return null;
 }
 
-function concat(frames: AudioFrame[]): Int16Array {
-  const out = new Int16Array(frames.reduce((n, f) => n + f.data.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f.data, at);
-    at += f.data.length;
-  }
-  return out;
-}
 
 function plots(
   a: LoopbackArgs,
