@@ -6,7 +6,6 @@ import { runConcurrency } from './concurrency.js';
 import { runThroughput } from './throughput.js';
 import { runSoak } from './soak.js';
 import { runStages } from './stages.js';
-import { runSelfCheck } from './selfcheck.js';
 
 function arg(name: string, fallback?: string): string {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -38,8 +37,6 @@ async function main(): Promise<unknown> {
       return runThroughput({ seconds: Number(arg('audio-seconds', '120')), repeats: Number(arg('repeats', '3')) });
     case 'stages':
       return runStages({ seconds: Number(arg('audio-seconds', '120')), repeats: Number(arg('repeats', '3')) });
-    case 'selfcheck':
-      return runSelfCheck();
     case 'soak':
       return runSoak({ virtualMinutes: Number(arg('minutes', '60')) });
     default:

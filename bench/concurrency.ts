@@ -1,8 +1,8 @@
 /**
  * Concurrency: N realtime calls in one process — each an 8 kHz µ-law producer writing 20 ms chunks on its own
- * timer (random phase), like N sockets — through the gateway's chain (decodePcm → resample 48 kHz → rechunk
- * 10 ms → jitterBuffer) into N LiveKitSinks with native AudioSources (no server: an AudioSource works without
- * a room). Run once per (mode, N) in a fresh child process. (The WebSocket layer is left out: its cost is the
+ * timer (random phase), like N sockets — through the gateway's chain (lib/gateway/chain.ts: decodePcm →
+ * jitterBuffer → resample 48 kHz → rechunk 10 ms) into N LiveKitSinks with native AudioSources (no server: an
+ * AudioSource works without a room). Run once per (mode, N) in a fresh child process. (The WebSocket layer is left out: its cost is the
  * same for every sink, and the clients would have to run on the same two cores.)
  *
  * Measured over the window after warm-up: CPU per stream-second (process.cpuUsage, all threads: rtc-node's
@@ -13,18 +13,24 @@
  * `await source.captureFrame(frame)` loop over ready 10 ms frames on a default AudioSource; `sink[:opts]` is an
  * endless Readable of ready 10 ms frames into a LiveKitSink. Both are paced by the sink alone.
  *
- * Modes: `naive` (bench/lib/naive.ts), and `ours` with options after colons, e.g. `ours:q=0:fast`:
- *   q=<ms>  the sink's native queue (0 = direct mode on the shared pacer; default LiveKitSink's default)
- *   c=<ms>  capture size: frames handed to captureFrame (a rechunk after the jitter buffer; default 10)
- *   fast    capture through bench/lib/fastCapture.ts instead of rtc-node's captureFrame
- *   jb8k    the jitter buffer before the resampler, at the call's 8 kHz (decodePcm → jitterBuffer → resample →
- *           rechunk → sink) instead of after it at 48 kHz: its varispeed resampler then runs at 8 kHz
+ * Modes: `naive` (bench/lib/naive.ts), and `ours` — the gateway as shipped: its chain, its sink defaults
+ * (GATEWAY_QUEUE_SIZE_MS: direct mode on the shared pacer) and LiveKitSink's FFI capture — with options after
+ * colons that undo one choice each, e.g. `ours:q=100:rtc:jb48k` (the previous default):
+ *   q=<ms>  the sink's native queue (0 = direct mode; for `sink`, default LiveKitSink's default, 100)
+ *   c=<ms>  capture size: frames handed to captureFrame (a rechunk before the sink; default 10)
+ *   rtc     capture through rtc-node's captureFrame (`fastCapture: false`) instead of lib/ffiCapture.ts
+ *   jb48k   the jitter buffer after the resampler, at 48 kHz (decodePcm → resample → rechunk → jitterBuffer)
+ *   r=<Hz>  the published track's rate (default: the gateway's, the caller's 8 kHz, so no resampler runs on
+ *           the main thread — WebRTC converts natively for the encoder; r=48000 resamples in the chain)
  * and `fused`: the same work without streams (bench/lib/fused.ts), driven by the shared pacer.
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable, type Writable } from 'node:stream';
 import { AudioSource, dispose, type AudioFrame } from '@livekit/rtc-node';
 import { decodePcm } from '../transforms/decodePcm.js';
+import { callChain, trackRate } from '../lib/gateway/chain.js';
+import { GATEWAY_QUEUE_SIZE_MS } from '../lib/gateway/server.js';
+import { realClock } from '../lib/clock.js';
 import { resample } from '../transforms/resample.js';
 import { rechunk } from '../transforms/rechunk.js';
 import { jitterBuffer, type JitterStats } from '../transforms/jitterBuffer.js';
@@ -32,7 +38,6 @@ import { LiveKitSink, DEFAULT_QUEUE_SIZE_MS } from '../sinks/LiveKitSink.js';
 import { sharedPacer } from '../lib/pacer.js';
 import { loadSpeex } from '../lib/speex.js';
 import { NaiveCall } from './lib/naive.js';
-import { installFastCapture } from './lib/fastCapture.js';
 import { FusedCall } from './lib/fused.js';
 import { Probe, type ProbeResult } from './lib/probe.js';
 import { mulawCallChunks, sineFrames48k } from './lib/signals.js';
@@ -90,11 +95,15 @@ interface Call {
   close(): Promise<void>;
 }
 
+/** What every call sends: Twilio's format. */
+const CALL_FORMAT = { encoding: 'mulaw', sampleRate: 8000, channels: 1 } as const;
+
 interface OursOptions {
   queueSizeMs: number;
   captureMs: number;
-  fast: boolean;
-  jitterAt8k: boolean;
+  rtcCapture: boolean;
+  jitterAt48k: boolean;
+  trackRate: number;
 }
 
 type Mode =
@@ -110,13 +119,15 @@ export function parseMode(mode: string): Mode {
   if (kind === 'sink-naive' && opts.length === 0) return { kind };
   if (kind === 'fused' && opts.length === 0) return { kind };
   if (kind !== 'ours' && kind !== 'sink') throw new Error(`unknown mode ${mode}`);
-  const o: OursOptions = { queueSizeMs: DEFAULT_QUEUE_SIZE_MS, captureMs: 10, fast: false, jitterAt8k: false };
+  const queueSizeMs = kind === 'ours' ? GATEWAY_QUEUE_SIZE_MS : DEFAULT_QUEUE_SIZE_MS;
+  const o: OursOptions = { queueSizeMs, captureMs: 10, rtcCapture: false, jitterAt48k: false, trackRate: trackRate(CALL_FORMAT) };
   for (const opt of opts) {
     const [k, v] = opt.split('=');
     if (k === 'q') o.queueSizeMs = Number(v);
     else if (k === 'c') o.captureMs = Number(v);
-    else if (k === 'fast') o.fast = true;
-    else if (k === 'jb8k') o.jitterAt8k = true;
+    else if (k === 'rtc') o.rtcCapture = true;
+    else if (k === 'jb48k') o.jitterAt48k = true;
+    else if (k === 'r') o.trackRate = Number(v);
     else throw new Error(`unknown option ${opt} in mode ${mode}`);
   }
   return { kind, ...o };
@@ -136,14 +147,16 @@ function naiveCall(): Call {
 }
 
 function oursCall(o: OursOptions): Call {
-  const sink = new LiveKitSink({ sampleRate: 48000, channels: 1, queueSizeMs: o.queueSizeMs });
-  if (o.fast) installFastCapture(sink.source);
-  const head = decodePcm({ sampleRate: 8000, channels: 1, encoding: 'mulaw' });
-  // the gateway's chain (lib/gateway/connection.ts), or with the jitter buffer moved ahead of the resampler
-  const jitter = jitterBuffer(o.jitterAt8k ? { sampleRate: 8000, channels: 1 } : { sampleRate: 48000, channels: 1 });
-  const stages: (NodeJS.ReadableStream | NodeJS.WritableStream)[] = o.jitterAt8k
-    ? [head, jitter, resample({ sampleRate: 48000, channels: 1 }), rechunk()]
-    : [head, resample({ sampleRate: 48000, channels: 1 }), rechunk(), jitter];
+  const rate = o.trackRate;
+  const sink = new LiveKitSink({ sampleRate: rate, channels: 1, queueSizeMs: o.queueSizeMs, fastCapture: !o.rtcCapture });
+  // the gateway's chain, or the previous one with the jitter buffer after the resampler
+  const format = CALL_FORMAT;
+  const chain = callChain({ format, sampleRate: rate, channels: 1, clock: realClock });
+  const head = o.jitterAt48k ? decodePcm(format) : chain.decoder;
+  const jitter = o.jitterAt48k ? jitterBuffer({ sampleRate: rate, channels: 1 }) : chain.jitter;
+  const stages: (NodeJS.ReadableStream | NodeJS.WritableStream)[] = o.jitterAt48k
+    ? [head, resample({ sampleRate: rate, channels: 1 }), rechunk(), jitter]
+    : [head, ...chain.feeding, jitter, ...chain.playing];
   if (o.captureMs !== 10) stages.push(rechunk({ frameMs: o.captureMs }));
   let errors = 0;
   const done = pipeline([...stages, sink] as unknown as [Writable, Writable]).catch(() => errors++);
@@ -211,8 +224,7 @@ function sinkNaiveCall(frames: AudioFrame[]): Call {
 
 /** Sink only: an endless Readable of ready 10 ms frames into a LiveKitSink. */
 function sinkCall(o: OursOptions, frames: AudioFrame[]): Call {
-  const sink = new LiveKitSink({ sampleRate: 48000, channels: 1, queueSizeMs: o.queueSizeMs });
-  if (o.fast) installFastCapture(sink.source);
+  const sink = new LiveKitSink({ sampleRate: 48000, channels: 1, queueSizeMs: o.queueSizeMs, fastCapture: !o.rtcCapture });
   let i = 0;
   const source = new Readable({
     objectMode: true,

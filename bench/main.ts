@@ -13,7 +13,6 @@ import type { ConcurrencyResult } from './concurrency.js';
 import type { ThroughputResult } from './throughput.js';
 import type { SoakResult } from './soak.js';
 import type { StagesResult } from './stages.js';
-import type { SelfCheckResult } from './selfcheck.js';
 import { linePlot, type PlotSeries } from '../lib/svg.js';
 import { barPlot } from './lib/plot.js';
 import { round } from './lib/measure.js';
@@ -34,21 +33,25 @@ const canonical = ['quick', 'only', 'n', 'modes', 'seconds'].every((f) => flag(f
 const only = flag('only')?.split(',');
 const want = (section: string) => !only || only.includes(section);
 
-/** The sink configurations compared. `ours` is LiveKitSink as shipped; the others are candidate defaults. */
+/**
+ * The configurations compared (bench/concurrency.ts): `ours` is the gateway as shipped (its chain, direct mode,
+ * FFI capture, the track at the caller's rate); `previous` is the default before them (100 ms native queue,
+ * rtc-node's captureFrame, the jitter buffer after the resampler, 48 kHz tracks).
+ */
 export const MODES = {
   naive: 'naive',
+  previous: 'ours:q=100:rtc:jb48k:r=48000',
   ours: 'ours',
-  recommended: 'ours:q=0:fast:jb8k',
 } as const;
-/** Candidate configurations, each next to the shipped default, on the full realtime chain. */
+/** Each choice of the shipped default undone alone, on the full realtime chain, next to the default. */
 const VARIANTS: Record<number, string[]> = quick
-  ? { 50: ['ours:q=0', 'fused'] }
+  ? { 50: ['ours', 'fused'] }
   : {
-      50: ['ours', 'ours:fast', 'ours:q=80:c=40:fast', 'ours:q=0', 'ours:q=0:fast', 'ours:q=0:fast:jb8k', 'fused'],
-      100: ['ours:q=0:fast:jb8k', 'ours:q=80:c=40:fast:jb8k', 'fused'],
+      50: ['ours', 'ours:rtc', 'ours:r=48000', 'ours:jb48k:r=48000', 'ours:q=100', 'ours:q=80:c=40', 'fused'],
+      100: ['ours', 'ours:r=48000', 'ours:q=80:c=40', 'fused'],
     };
 /** The sink alone (ready frames, no producer, no chain), naive loop vs LiveKitSink configurations. */
-const SINK_MODES = ['sink-naive', 'sink', 'sink:fast', 'sink:q=0', 'sink:q=0:fast', 'sink:q=80:c=40:fast'];
+const SINK_MODES = ['sink-naive', 'sink:rtc', 'sink', 'sink:q=0:rtc', 'sink:q=0', 'sink:q=80:c=40'];
 /** Calls per machine in cluster mode: this many calls split over one process per core, measured together. */
 const MACHINE_TOTALS = quick ? [50] : [150, 200];
 const SINK_N = quick ? [50] : [100];
@@ -56,7 +59,7 @@ const SINK_N = quick ? [50] : [100];
 const N_VALUES = (flag('n')?.split(',').map(Number) ?? (quick ? [10, 50] : [25, 50, 100, 150, 200, 300])).filter(
   (n) => n > 0,
 );
-const MODES_RUN = flag('modes')?.split(',') ?? [MODES.naive, MODES.ours, MODES.recommended];
+const MODES_RUN = flag('modes')?.split(',') ?? [MODES.naive, MODES.previous, MODES.ours];
 
 /** Window per run, s: 10 s after a 2 s warm-up keeps the whole suite within 10 minutes. */
 function secondsFor(): number {
@@ -115,7 +118,6 @@ function log(msg: string): void {
 
 interface Results {
   meta: Record<string, unknown>;
-  selfcheck?: Omit<SelfCheckResult, 'details'>;
   throughput?: ThroughputResult;
   stages?: StagesResult;
   concurrency?: ConcurrencyResult[];
@@ -173,14 +175,6 @@ async function main(): Promise<void> {
     collapsed: [],
   };
 
-  if (want('selfcheck')) {
-    log('self-check: the fast capture prototype, bit-exact through the native loopback');
-    const { details: _details, ...check } = (await runChild(['--task=selfcheck'], 60_000)) as SelfCheckResult;
-    results.selfcheck = check;
-    log(`  ${JSON.stringify(check)}`);
-    if (!Object.values(check).every(Boolean)) results.failures.push(`self-check failed: ${JSON.stringify(check)}`);
-  }
-
   if (want('throughput')) {
     log('throughput (offline, × realtime per core)');
     const seconds = quick ? 20 : 120;
@@ -237,9 +231,9 @@ async function main(): Promise<void> {
     results.machine = [];
     for (const total of MACHINE_TOTALS) {
       const n = Math.round(total / procs);
-      log(`cluster mode: ${total} calls as ${procs} processes × ${n}, at the same time (${MODES.recommended})`);
+      log(`cluster mode: ${total} calls as ${procs} processes × ${n}, at the same time (${MODES.ours})`);
       const runs = await Promise.all(
-        Array.from({ length: procs }, () => concurrency(MODES.recommended, n, secondsFor(), results)),
+        Array.from({ length: procs }, () => concurrency(MODES.ours, n, secondsFor(), results)),
       );
       results.machine.push({ total, processes: runs.filter((r): r is ConcurrencyResult => r !== undefined) });
     }
@@ -321,7 +315,7 @@ function tables(r: Results): string {
   if (r.collapsed.length) lines.push(`Collapsed (the process could not even end its window within 12 s): ${r.collapsed.join(', ')}.`, '');
   if (r.sinkOnly?.length) variantRows('### The sink alone (ready 10 ms frames, no chain)', r.sinkOnly);
   if (r.machine?.length) {
-    lines.push(`### Calls per machine: cluster mode (${MODES.recommended}, one process per core, measured together)`, '');
+    lines.push(`### Calls per machine: cluster mode (${MODES.ours}, one process per core, measured together)`, '');
     lines.push('| calls | process | CPU ms/stream-s | loop p99 ms | probe faults | latency ms | delivered |', '|---|---|---|---|---|---|---|');
     for (const m of r.machine) {
       m.processes.forEach((p, i) =>
@@ -369,7 +363,7 @@ function writePlots(r: Results): void {
   /** One line per mode; a run that did not keep up (or collapsed) is drawn at `overloaded`, or left out if undefined. */
   const series = (metric: (x: ConcurrencyResult) => number, overloaded?: number): PlotSeries[] =>
     MODES_RUN.map((mode) => ({
-      name: mode === MODES.recommended ? `${mode} (recommended)` : mode,
+      name: mode === MODES.ours ? 'ours (shipped)' : mode === MODES.previous ? `${mode} (previous default)` : mode,
       points: N_VALUES.flatMap((n) => {
         const x = c.find((y) => y.mode === mode && y.n === n);
         const keptUp = x !== undefined && x.deliveredRatio >= 0.95;

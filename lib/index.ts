@@ -28,7 +28,7 @@ export * from '../transforms/rechunk.js';
 export * from '../transforms/jitterBuffer.js';
 export * from '../sinks/LiveKitSink.js';
 export * from '../sinks/WavFileSink.js';
-export { createGateway, type Gateway, type GatewayOptions } from './gateway/server.js';
+export { createGateway, GATEWAY_QUEUE_SIZE_MS, type Gateway, type GatewayOptions } from './gateway/server.js';
 export type {
   GatewayConnection,
   ConnectionRecord,

@@ -32,6 +32,8 @@ export interface LoopbackOptions {
   highWaterMark?: number;
   /** The sink's prebufferMs (buffered mode). Default 0. */
   prebufferMs?: number;
+  /** The sink's fastCapture. Default true. */
+  fastCapture?: boolean;
   /** Keep received frames in memory (`recorder.chunks`). Default true; turn off for long runs. */
   record?: boolean;
   /** Called for every received frame with its arrival time. */
@@ -148,6 +150,7 @@ export function createLoopback(opts: LoopbackOptions = {}): Loopback {
     pacer: opts.pacer,
     highWaterMark: opts.highWaterMark,
     prebufferMs: opts.prebufferMs,
+    fastCapture: opts.fastCapture,
   });
   const source = sink.source;
   const track = LocalAudioTrack.createAudioTrack('loopback', source);

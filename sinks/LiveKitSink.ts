@@ -13,6 +13,10 @@
  *   channel. The sink pushes one frame per tick of a drift-free Pacer (lib/pacer.ts) shared by all
  *   direct-mode sinks of the process.
  *
+ * Captures go through lib/ffiCapture.ts — rtc-node's own FFI request written by hand, with O(1) completion
+ * dispatch — unless `fastCapture: false` or the installed rtc-node is not one it was verified against; then
+ * through rtc-node's `captureFrame` (`stats.captureMethod` says which).
+ *
  * `end()` finishes after the queued audio has played out; `destroy()` (or an aborted pipeline) clears the
  * native queue at once — barge-in — and closes the source if the sink created it.
  */
@@ -20,6 +24,7 @@ import { Writable, addAbortSignal } from 'node:stream';
 import { AudioSource } from '@livekit/rtc-node';
 import { realClock, type Clock } from '../lib/clock.js';
 import { AudioPipelineError, ConfigError, FrameFormatError, toError } from '../lib/errors.js';
+import { captureFrame, ffiCaptureSupported } from '../lib/ffiCapture.js';
 import { checkFrame, frameMs, ownedFrame, silentFrame, type AudioFrame } from '../lib/frames.js';
 import { Pacer, sharedPacer } from '../lib/pacer.js';
 import { framesMs, writableQueuedMs } from '../lib/stats.js';
@@ -54,11 +59,18 @@ export interface LiveKitSinkOptions {
   prebufferMs?: number;
   /** Destroy the sink (clearing the native queue) when this aborts. */
   signal?: AbortSignal;
+  /**
+   * Capture through lib/ffiCapture.ts (default true) when the installed rtc-node supports it; false: always
+   * rtc-node's `captureFrame`, which costs 4–5× the main-thread time and O(N) dispatch per completion.
+   */
+  fastCapture?: boolean;
 }
 
 export interface LiveKitSinkStats {
   mode: 'buffered' | 'direct';
   queueSizeMs: number;
+  /** 'ffi': lib/ffiCapture.ts; 'rtc-node': `AudioSource.captureFrame`. */
+  captureMethod: 'ffi' | 'rtc-node';
   framesCaptured: number;
   /** Per channel. */
   samplesCaptured: number;
@@ -116,6 +128,8 @@ export class LiveKitSink extends Writable {
   readonly ownsSource: boolean;
   readonly #clock: Clock;
   readonly #frameSize: number;
+  /** Capture through lib/ffiCapture.ts (re-checked per capture: it turns itself off on a protocol surprise). */
+  #fast: boolean;
   #unsubscribe: (() => void) | undefined;
   /** Direct mode: the written frame waiting for a tick, and its write callback. */
   #waiting: { frame: AudioFrame; cb: (err?: Error | null) => void } | undefined;
@@ -155,6 +169,9 @@ export class LiveKitSink extends Writable {
     if (!Number.isInteger(highWaterMark) || highWaterMark < 0) {
       throw new ConfigError('ERR_SINK_OPTIONS', `highWaterMark must be a non-negative integer, got ${highWaterMark}`);
     }
+    if (opts.fastCapture !== undefined && typeof opts.fastCapture !== 'boolean') {
+      throw new ConfigError('ERR_SINK_OPTIONS', `fastCapture must be a boolean, got ${String(opts.fastCapture)}`);
+    }
     if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
       throw new ConfigError('ERR_SINK_OPTIONS', 'signal must be an AbortSignal');
     }
@@ -193,6 +210,8 @@ export class LiveKitSink extends Writable {
     this.#clock = opts.clock ?? realClock;
     this.source = given ?? new AudioSource(sampleRate, channels, queueSizeMs);
     this.ownsSource = given === undefined;
+    // after the source exists: rtc-node's FfiClient is created with the first one
+    this.#fast = (opts.fastCapture ?? true) && ffiCaptureSupported();
     this.sampleRate = sampleRate;
     this.channels = channels;
     this.queueSizeMs = queueSizeMs;
@@ -222,6 +241,7 @@ export class LiveKitSink extends Writable {
     return {
       mode: this.mode,
       queueSizeMs: this.queueSizeMs,
+      captureMethod: this.#fast ? 'ffi' : 'rtc-node',
       framesCaptured: c.framesCaptured,
       samplesCaptured: c.samplesCaptured,
       msCaptured: (c.samplesCaptured * 1000) / this.sampleRate,
@@ -261,8 +281,6 @@ export class LiveKitSink extends Writable {
       cb(); // nothing to play; rtc-node would ignore it too
       return;
     }
-    // rtc-node reads frame.data.buffer from offset 0: a view would send the wrong samples
-    frame = ownedFrame(frame);
     if (this.mode === 'direct') {
       this.#waiting = { frame, cb };
       this.#pump();
@@ -341,7 +359,10 @@ export class LiveKitSink extends Writable {
     }
     this.#capturing = frame;
     try {
-      await this.source.captureFrame(frame);
+      this.#fast &&= ffiCaptureSupported();
+      // rtc-node's own captureFrame reads frame.data.buffer from offset 0, so a view would send the wrong
+      // samples (DESIGN.md); the FFI path passes the offset
+      await (this.#fast ? captureFrame(this.source, frame) : this.source.captureFrame(ownedFrame(frame)));
     } catch (err) {
       throw new AudioPipelineError(
         'ERR_CAPTURE_FAILED',

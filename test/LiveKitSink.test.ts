@@ -19,7 +19,12 @@ function frame(v: number, spc = 480, rate = 48000, ch = 1): AudioFrame {
   return new AudioFrame(new Int16Array(spc * ch).fill(v), rate, ch, spc);
 }
 
-/** Record how often and how concurrently `source.captureFrame` is called, without changing what it does. */
+/**
+ * Record how often and how concurrently `source.captureFrame` is called, without changing what it does. The
+ * sinks it watches capture through rtc-node's method (`fastCapture: false`): these tests are about when the
+ * sink captures, which is the same for both methods; the FFI path has its own tests (ffiCapture.test.ts) and
+ * goes through the loopback (realtime/loopback.test.ts).
+ */
 function watchCaptures(source: AudioSource) {
   const w = { calls: [] as number[], inFlight: 0, maxInFlight: 0 };
   const original = source.captureFrame.bind(source);
@@ -55,6 +60,7 @@ t.test('defaults: buffered, 48 kHz mono, the declared queue, highWaterMark 1, ow
   t.equal(sink.writableObjectMode, true);
   t.equal(sink.ownsSource, true);
   t.equal(sink.bufferedMs, 0);
+  t.equal(sink.stats.captureMethod, 'ffi', 'captures through lib/ffiCapture.ts on this rtc-node');
   sink.destroy();
   await closed(sink);
   t.equal(sink.source.closed, true, 'destroy closes a source the sink made');
@@ -80,6 +86,7 @@ t.test('bad options are ConfigErrors, thrown before any native object is made', 
     ['prebufferMs -1', { prebufferMs: -1 }],
     ['prebufferMs NaN', { prebufferMs: NaN }],
     ['prebufferMs in direct mode', { queueSizeMs: 0, prebufferMs: 20 }],
+    ['fastCapture not a boolean', { fastCapture: 'yes' }],
   ];
   for (const [name, opts] of bad) {
     t.throws(() => new LiveKitSink(opts as never), ConfigError, name);
@@ -127,7 +134,7 @@ t.test('an error also rejects pipeline()', async (t) => {
 
 t.test('stats add up; one capture in flight; empty frames are skipped', async (t) => {
   const clock = { now: () => performance.now(), setTimeout, clearTimeout } as never;
-  const sink = new LiveKitSink({ queueSizeMs: 30, clock });
+  const sink = new LiveKitSink({ queueSizeMs: 30, clock, fastCapture: false });
   const w = watchCaptures(sink.source);
   const frames = [frame(1), frame(2, 960), frame(3, 0), frame(4, 441), frame(5, 1440), frame(6)];
   let maxBuffered = 0;
@@ -239,8 +246,8 @@ t.test('a capture that fails natively is an ERR_CAPTURE_FAILED stream error', as
   t.match(e.message, 'closed');
 });
 
-t.test('frames that are views are copied before they reach rtc-node', async (t) => {
-  const sink = new LiveKitSink();
+t.test("frames that are views are copied before they reach rtc-node's captureFrame", async (t) => {
+  const sink = new LiveKitSink({ fastCapture: false });
   const seen: AudioFrame[] = [];
   const original = sink.source.captureFrame.bind(sink.source);
   sink.source.captureFrame = (f: AudioFrame) => {
@@ -261,7 +268,7 @@ t.test('frames that are views are copied before they reach rtc-node', async (t) 
 t.test('direct mode: one frame per pacer tick, exact 10 ms frames only', async (t) => {
   const clock = new VirtualClock(0);
   const pacer = new Pacer({ clock });
-  const sink = new LiveKitSink({ queueSizeMs: 0, pacer, clock });
+  const sink = new LiveKitSink({ queueSizeMs: 0, pacer, clock, fastCapture: false });
   t.equal(sink.mode, 'direct');
   t.equal(pacer.subscribers, 1);
   const w = watchCaptures(sink.source);
@@ -301,7 +308,7 @@ t.test('direct mode: a stall is caught up from the pacer slots; starving beyond 
     clearTimeout: (h: ReturnType<VirtualClock['setTimeout']>) => clock.clearTimeout(h),
   };
   const pacer = new Pacer({ clock: stalling, maxCatchUpTicks: 2 });
-  const sink = new LiveKitSink({ queueSizeMs: 0, pacer, clock });
+  const sink = new LiveKitSink({ queueSizeMs: 0, pacer, clock, fastCapture: false });
   const w = watchCaptures(sink.source);
   const src = new Readable({ objectMode: true, highWaterMark: 1, read() {} });
   const done = pipeline(src, sink);
@@ -380,7 +387,7 @@ t.test('direct mode destroy drops the frame waiting for its tick', async (t) => 
 });
 
 t.test('prebufferMs: the first frames are held until that much audio is in hand, then go out back to back', async (t) => {
-  const sink = new LiveKitSink({ queueSizeMs: 100, prebufferMs: 50 });
+  const sink = new LiveKitSink({ queueSizeMs: 100, prebufferMs: 50, fastCapture: false });
   const w = watchCaptures(sink.source);
   for (let i = 0; i < 4; i++) await new Promise((r) => sink.write(frame(i + 1), r));
   t.equal(w.calls.length, 0, '40 ms: still held (and the writes were accepted)');
@@ -394,12 +401,12 @@ t.test('prebufferMs: the first frames are held until that much audio is in hand,
   sink.destroy();
   await closed(sink);
 
-  const short = new LiveKitSink({ prebufferMs: 200 });
+  const short = new LiveKitSink({ prebufferMs: 200, fastCapture: false });
   const ws = watchCaptures(short.source);
   await pipeline(Readable.from([frame(1), frame(2)]), short);
   t.equal(ws.calls.length, 2, 'a stream shorter than the prebuffer plays at end()');
 
-  const cut = new LiveKitSink({ prebufferMs: 100 });
+  const cut = new LiveKitSink({ prebufferMs: 100, fastCapture: false });
   const wc = watchCaptures(cut.source);
   for (let i = 0; i < 3; i++) await new Promise((r) => cut.write(frame(i + 1), r));
   cut.destroy();

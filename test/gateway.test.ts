@@ -231,7 +231,8 @@ t.test('the server refuses each bad message class with its close code; others ke
   t.equal(rec.audioMs, sent * 20);
   t.ok(rec.frames >= sent * 2 - 2, `${rec.frames} frames of 10 ms for ${sent} messages of 20 ms`);
   t.equal(rec.jitter?.state, 'ended');
-  t.equal((rec.sink as { mode: string }).mode, 'buffered');
+  t.equal((rec.sink as { mode: string }).mode, 'direct', 'the gateway default: direct mode behind the jitter buffer');
+  t.equal((rec.sink as { captureMethod: string }).captureMethod, 'ffi');
 });
 
 t.test('the upgrade: plain HTTP, bad query, shared secret', async (t) => {
@@ -387,6 +388,8 @@ t.test('createGateway options and listen failures', async (t) => {
   t.throws(() => createGateway({ port: 70000 }), ConfigError);
   t.throws(() => createGateway({ maxMessageBytes: 10 }), { code: 'ERR_GATEWAY_OPTIONS' });
   t.throws(() => createGateway({ secret: 'short' }), { message: /at least 8/ });
+  t.throws(() => createGateway({ sampleRate: 22050 }), { code: 'ERR_GATEWAY_OPTIONS', message: /10 ms/ });
+  t.throws(() => createGateway({ sampleRate: 'input' as never }), { code: 'ERR_GATEWAY_OPTIONS' });
   const { gw } = await startGateway(t);
   const other = createGateway({ port: gw.address!.port });
   await t.rejects(other.listen(), { code: 'EADDRINUSE' });

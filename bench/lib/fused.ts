@@ -5,7 +5,7 @@
  * half as much main-thread time as the audio work itself. Here the same components run as plain calls:
  *
  *   socket message ─► µ-law table decode ─► JitterCore.push (8 kHz)        (the producer's clock)
- *   shared Pacer tick ─► JitterCore.pull (10 ms) ─► SpeexResampler 8k→48k ─► fast capture (direct mode)
+ *   shared Pacer tick ─► JitterCore.pull (10 ms) ─► SpeexResampler 8k→48k ─► lib/ffiCapture.ts (direct mode)
  *                                                                            (the sink's clock)
  *
  * One capture in flight per call: a tick that finds the previous capture still pending is owed, and paid as
@@ -17,7 +17,7 @@ import { MULAW_TO_INT16 } from '../../lib/formats.js';
 import { sharedPacer } from '../../lib/pacer.js';
 import { SpeexResampler } from '../../lib/speex.js';
 import { JitterCore, type JitterStats } from '../../transforms/jitterBuffer.js';
-import { fastCaptureFrame } from './fastCapture.js';
+import { captureFrame } from '../../lib/ffiCapture.js';
 
 const OUT = 480; // 10 ms at 48 kHz
 
@@ -76,7 +76,7 @@ export class FusedCall {
     const data = this.#carry.length === OUT ? this.#carry : this.#carry.slice(0, OUT);
     this.#carry = this.#carry.length === OUT ? new Int16Array(0) : this.#carry.slice(OUT);
     this.#inFlight = true;
-    fastCaptureFrame(this.source, new AudioFrame(data, 48000, 1, OUT)).then(
+    captureFrame(this.source, new AudioFrame(data, 48000, 1, OUT)).then(
       () => this.#done(true),
       () => this.#done(false),
     );

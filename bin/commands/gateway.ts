@@ -5,12 +5,11 @@
 import { parseArgs } from 'node:util';
 import { dispose } from '@livekit/rtc-node';
 import { availableParallelism } from 'node:os';
-import { createGateway, type Gateway, type GatewayOptions } from '../../lib/gateway/server.js';
+import { createGateway, GATEWAY_QUEUE_SIZE_MS, type Gateway, type GatewayOptions } from '../../lib/gateway/server.js';
 import { startGatewayCluster, type ClusterGatewayOptions } from '../../lib/gateway/cluster.js';
 import type { ConnectOptions } from '../../lib/publish.js';
 import { resolveCredentials } from '../../lib/publish.js';
 import { ConfigError, ConnectionError } from '../../lib/errors.js';
-import { DEFAULT_QUEUE_SIZE_MS } from '../../sinks/LiveKitSink.js';
 import { describeError, type Command } from './command.js';
 
 const usage = `livekit-audio gateway — take realtime audio over WebSocket (Twilio Media Streams or raw PCM)
@@ -19,7 +18,7 @@ and publish one LiveKit track per connection.
 Usage:
   livekit-audio gateway [--port 8080] [--host 127.0.0.1] [--secret S] [--max-message-bytes 65536]
                         [--url URL (--token T | --api-key K --api-secret S --room R [--identity I])]
-                        [--out DIR] [--queue-ms N] [--workers N|auto]
+                        [--out DIR] [--queue-ms N] [--track-rate N|caller] [--workers N|auto]
 
 Clients:
   ws://HOST:PORT/twilio                               Twilio Media Streams (<Stream url="wss://…/twilio">)
@@ -40,8 +39,11 @@ Options:
                          LIVEKIT_API_SECRET). With no URL at all, the gateway plays each connection into a
                          local loopback (no server needed) — a way to try it.
   --out DIR              Loopback mode: record each connection to DIR/<connection-id>.wav.
-  --queue-ms N           Native queue of each published source (multiple of 10). Default ${DEFAULT_QUEUE_SIZE_MS};
-                         50 cuts latency on a machine with a quiet event loop.
+  --queue-ms N           Native queue of each published source: 0 (direct mode) or a multiple of 10.
+                         Default ${GATEWAY_QUEUE_SIZE_MS}: the jitter buffer holds each call's delay.
+  --track-rate N|caller  Rate of the published tracks (a multiple of 100). Default caller: each call's own
+                         rate (8000 for Twilio; 48000 when it has no whole 10 ms frame). WebRTC converts
+                         to Opus's 48 kHz natively, so 48000 only adds resampling work on the main thread.
   --workers N|auto       Run N gateway processes on the same port (node:cluster; rtc-node cannot be shared
                          by worker threads, so processes are the unit of scale). auto = one per core.
                          Default: one process, no cluster.
@@ -146,6 +148,7 @@ function parseGatewayArgs(
       identity: { type: 'string' },
       out: { type: 'string' },
       'queue-ms': { type: 'string' },
+      'track-rate': { type: 'string' },
       workers: { type: 'string' },
     },
   });
@@ -166,6 +169,7 @@ function parseGatewayArgs(
     secret: values.secret ?? (env.GATEWAY_SECRET || undefined),
     maxMessageBytes: int('max-message-bytes', values['max-message-bytes']),
     queueSizeMs: int('queue-ms', values['queue-ms']),
+    sampleRate: values['track-rate'] === 'caller' ? 'caller' : int('track-rate', values['track-rate']),
     outDir: values.out,
     room: wantsRoom
       ? resolveCredentials(

@@ -1,8 +1,10 @@
 /**
  * One WebSocket connection of the gateway: its protocol state, its audio pipeline and its stats.
  *
- *   ws message ─► TwilioStream | RawPcmStream ─► decodePcm ─► resample(48 kHz) ─► rechunk(10 ms)
- *                                                 ─► jitterBuffer ─► sink (a published track, or the loopback)
+ *   ws message ─► TwilioStream | RawPcmStream ─► decodePcm ─► jitterBuffer ─► resample(48 kHz) ─► rechunk(10 ms)
+ *                                                 ─► sink (a published track, or the loopback)
+ *
+ * (the chain and why the jitter buffer runs at the caller's rate: chain.ts)
  *
  * The producer is realtime: messages are written into the decoder as they come and never wait; the jitter
  * buffer is where the producer's clock meets the sink's. A client that breaks the protocol gets a close
@@ -17,15 +19,8 @@ import { realClock, type Clock, type TimerHandle } from '../clock.js';
 import { bytesPerSample } from '../formats.js';
 import { totalBufferedMs } from '../stats.js';
 import { InvalidAudioError, toError, UnsupportedFormatError } from '../errors.js';
-import { decodePcm, type DecodePcm } from '../../transforms/decodePcm.js';
-import { resample, type Resample } from '../../transforms/resample.js';
-import { rechunk, type Rechunk } from '../../transforms/rechunk.js';
-import {
-  jitterBuffer,
-  type JitterBuffer,
-  type JitterBufferOptions,
-  type JitterStats,
-} from '../../transforms/jitterBuffer.js';
+import type { JitterBufferOptions, JitterStats } from '../../transforms/jitterBuffer.js';
+import { callChain, trackRate, type CallChain } from './chain.js';
 import { CloseCode, closeReason, ProtocolError } from './protocol.js';
 import { TWILIO_FORMAT, TwilioStream, parseJson, type TwilioStart } from './twilio.js';
 import { RawPcmStream, type PcmFormat } from './rawPcm.js';
@@ -57,7 +52,8 @@ export interface ConnectionOptions {
   /** Raw PCM format from the URL query, if it declared one. */
   format?: PcmFormat;
   sink: SinkFactory;
-  sampleRate: number;
+  /** The published track's rate: a number, or 'caller' (trackRate() of the caller's format). */
+  sampleRate: number | 'caller';
   channels: number;
   jitter?: Partial<JitterBufferOptions>;
   /**
@@ -85,7 +81,7 @@ export interface ConnectionRecord {
   bytes: number;
   /** Audio received, from the bytes that reached the decoder and the declared format. */
   audioMs: number;
-  /** Frames (10 ms) the jitter buffer received. */
+  /** Audio the jitter buffer received, in whole 10 ms. */
   frames: number;
   close: { code: number; reason: string; by: 'client' | 'gateway' };
   error: { code: string; message: string } | null;
@@ -106,10 +102,7 @@ export class GatewayConnection {
   #twilio: TwilioStream | undefined;
   #pcm: RawPcmStream | undefined;
   #format: PcmFormat | null = null;
-  #decoder: DecodePcm | undefined;
-  #resampler: Resample | undefined;
-  #chunker: Rechunk | undefined;
-  #jitter: JitterBuffer | undefined;
+  #chain: CallChain | undefined;
   #jitterStats: JitterStats | undefined;
   #sink: ConnectionSink | undefined;
   #pipeline: Promise<void> = Promise.resolve();
@@ -164,7 +157,7 @@ export class GatewayConnection {
 
   /** Milliseconds of audio this connection holds between the socket and the sink. */
   get bufferedMs(): number {
-    return totalBufferedMs([this.#decoder, this.#resampler, this.#chunker, this.#jitter, this.#sink?.sink]);
+    return totalBufferedMs([...(this.#chain?.stages ?? []), this.#sink?.sink]);
   }
 
   /** Close from the gateway's side (1001, shutdown): the received audio still drains. */
@@ -237,7 +230,14 @@ export class GatewayConnection {
 
   #write(bytes: Buffer): void {
     this.#audioBytes += bytes.length;
-    this.#decoder!.write(bytes);
+    this.#chain!.decoder.write(bytes);
+  }
+
+  #framesReceived(): number {
+    const chain = this.#chain;
+    const stats = this.#jitterStats ?? chain?.jitter.stats;
+    if (!chain || !stats) return 0;
+    return Math.floor(stats.samplesIn / (chain.jitterRate / 100));
   }
 
   #bytesPerMs(): number {
@@ -252,24 +252,20 @@ export class GatewayConnection {
    */
   #start(format: PcmFormat): void {
     this.#format = format;
-    const { sampleRate, channels, clock } = this.#opts;
-    const decoder = decodePcm({ encoding: format.encoding, sampleRate: format.sampleRate, channels: format.channels });
-    const resampler = resample({ sampleRate, channels });
-    const chunker = rechunk();
-    const jitter = jitterBuffer({ ...this.#opts.jitter, sampleRate, channels, clock: clock ?? realClock });
-    this.#decoder = decoder;
-    this.#resampler = resampler;
-    this.#chunker = chunker;
-    this.#jitter = jitter;
+    const { channels, clock } = this.#opts;
+    const sampleRate = this.#opts.sampleRate === 'caller' ? trackRate(format) : this.#opts.sampleRate;
+    const chain = callChain({ format, sampleRate, channels, jitter: this.#opts.jitter, clock: clock ?? realClock });
+    const { decoder, jitter } = chain;
+    this.#chain = chain;
     // the core's counters are gone once the stream is destroyed (autoDestroy right after 'end'): keep them
     jitter.once('end', () => (this.#jitterStats = jitter.stats));
     const info: ConnectionInfo = { id: this.id, protocol: this.#protocol!, format, sampleRate, channels };
-    const feeding = pipeline(decoder, resampler, chunker, jitter);
+    const feeding = pipeline([decoder, ...chain.feeding, jitter]);
     const playing = this.#opts.sink(info).then(
       async (sink) => {
         this.#sink = sink;
         try {
-          await pipeline(jitter, sink.sink);
+          await pipeline([jitter, ...chain.playing, sink.sink]);
         } finally {
           await sink.close();
         }
@@ -288,7 +284,8 @@ export class GatewayConnection {
   }
 
   #endInput(): void {
-    if (this.#decoder && !this.#decoder.writableEnded && !this.#decoder.destroyed) this.#decoder.end();
+    const decoder = this.#chain?.decoder;
+    if (decoder && !decoder.writableEnded && !decoder.destroyed) decoder.end();
   }
 
   #refuse(err: unknown): void {
@@ -337,11 +334,11 @@ export class GatewayConnection {
       messages: this.#messages,
       bytes: this.#bytes,
       audioMs: f ? Math.round(this.#audioBytes / this.#bytesPerMs()) : 0,
-      frames: this.#chunker?.stats.framesOut ?? 0,
+      frames: this.#framesReceived(),
       close: this.#close ?? { code: CloseCode.NORMAL, reason: '', by: 'client' },
       error: this.#error,
       ...(this.#twilio && { twilio: { ...this.#twilio.stats, otherTrack: this.#otherTrack } }),
-      jitter: this.#jitterStats ?? this.#jitter?.stats ?? null,
+      jitter: this.#jitterStats ?? this.#chain?.jitter.stats ?? null,
       sink: this.#sink?.sink.stats ?? null,
     };
   }

@@ -27,7 +27,6 @@ import { loadSpeex } from '../speex.js';
 import { connect, publish, type ConnectOptions, type PublishTarget } from '../publish.js';
 import { createLoopback } from '../loopback.js';
 import { WavFileSink } from '../../sinks/WavFileSink.js';
-import { DEFAULT_QUEUE_SIZE_MS } from '../../sinks/LiveKitSink.js';
 import type { AudioFrame } from '../frames.js';
 import type { JitterBufferOptions } from '../../transforms/jitterBuffer.js';
 import { GatewayConnection, type ConnectionRecord, type ConnectionSink, type SinkFactory } from './connection.js';
@@ -52,12 +51,16 @@ export interface GatewayOptions {
   outDir?: string;
   /** Advanced: build each connection's sink yourself (overrides room/outDir). */
   sink?: SinkFactory;
-  /** Rate and channels of the published tracks. Default 48000 Hz, 1 channel. */
-  sampleRate?: number;
+  /**
+   * Rate of the published tracks, Hz, or 'caller' (the default): each call's own rate when it has whole 10 ms
+   * frames (8000 for Twilio), else 48000. WebRTC converts to Opus's 48 kHz natively (lib/gateway/chain.ts).
+   */
+  sampleRate?: number | 'caller';
+  /** Channels of the published tracks. Default 1. */
   channels?: number;
   /**
-   * Native queue of each published AudioSource, ms (multiple of 10). Default LiveKitSink's (100): it absorbs
-   * event-loop stalls; with the jitter buffer in front it is pure added delay, so 50 suits a quiet machine.
+   * Native queue of each published AudioSource, ms: 0 (direct mode, the default) or a multiple of 10. See
+   * GATEWAY_QUEUE_SIZE_MS for why.
    */
   queueSizeMs?: number;
   /** Options for each connection's jitter buffer. */
@@ -85,13 +88,22 @@ const SECRET_DEADLINE_MS = 5000;
 /** Loopback mode: how long after playout the last frames are awaited before the loopback closes. */
 const LOOPBACK_TAIL_MS = 50;
 
+/**
+ * The gateway's default native queue: none (direct mode). Each call already has a jitter buffer, which is
+ * where its delay is decided; a native queue behind it only adds its length to the latency, and in buffered
+ * mode rtc-node runs one native ticker thread per source. Measured at 50 calls (bench, docs/scaling.md):
+ * buffered 100 ms — 21.4 ms CPU per call-second and 436 ms latency; direct — 9.6 ms and 77 ms. A stalled
+ * event loop is caught up from the shared pacer's slots instead of from a native queue.
+ */
+export const GATEWAY_QUEUE_SIZE_MS = 0;
+
 export function createGateway(opts: GatewayOptions = {}): Gateway {
   const port = opts.port ?? 8080;
   const host = opts.host ?? '127.0.0.1';
   const maxPayload = opts.maxMessageBytes ?? 65536;
-  const sampleRate = opts.sampleRate ?? 48000;
+  const sampleRate = opts.sampleRate ?? 'caller';
   const channels = opts.channels ?? 1;
-  const queueSizeMs = opts.queueSizeMs ?? DEFAULT_QUEUE_SIZE_MS;
+  const queueSizeMs = opts.queueSizeMs ?? GATEWAY_QUEUE_SIZE_MS;
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? ((r: ConnectionRecord) => process.stdout.write(JSON.stringify(r) + '\n'));
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -99,6 +111,12 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
   }
   if (!Number.isInteger(maxPayload) || maxPayload < 1024) {
     throw new ConfigError('ERR_GATEWAY_OPTIONS', `maxMessageBytes must be an integer ≥ 1024, got ${maxPayload}`);
+  }
+  if (sampleRate !== 'caller' && !(Number.isInteger(sampleRate) && sampleRate >= 100 && sampleRate % 100 === 0)) {
+    throw new ConfigError(
+      'ERR_GATEWAY_OPTIONS',
+      `sampleRate must be 'caller' or a positive multiple of 100 Hz (whole 10 ms frames), got ${String(sampleRate)}`,
+    );
   }
   if (opts.secret !== undefined && opts.secret.length < 8) {
     throw new ConfigError('ERR_GATEWAY_OPTIONS', 'secret must be at least 8 characters');
@@ -117,10 +135,11 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
     opts.sink ??
     (async (info) => {
       if (target) {
+        const { sampleRate, channels } = info;
         const sink = await publish(target, { sampleRate, channels, queueSizeMs, name: info.id, unpublishOnEnd: false });
         return { sink, close: () => sink.unpublish() };
       }
-      return loopbackSink(info.id, sampleRate, channels, queueSizeMs, opts.outDir);
+      return loopbackSink(info.id, info.sampleRate, info.channels, queueSizeMs, opts.outDir);
     });
 
   // closeTimeout (how long a close handshake may take before ws cuts the socket) is missing from @types/ws

@@ -96,9 +96,9 @@ function frequency(x: Int16Array, rate: number): number {
 }
 
 /** Checks the recording of one stream: level and frequency in 100 ms windows of its middle, length. */
-function checkRecording(t: Test, rec: ConnectionRecord, hz: number, otherHz: number, expectedDb: number) {
+function checkRecording(t: Test, rec: ConnectionRecord, hz: number, otherHz: number, expectedDb: number, trackRate: number) {
   const { rate, samples } = readWav(join(dir, `${rec.id}.wav`));
-  t.equal(rate, 48000);
+  t.equal(rate, trackRate, `published at ${trackRate} Hz`);
   const ms = (samples.length / rate) * 1000;
   // the recording holds the jitter buffer's prebuffer silence, the audio, and a few frames of the loopback tail
   t.ok(ms >= SECONDS * 1000 - 100 && ms <= SECONDS * 1000 + 600, `recorded ${ms.toFixed(0)} ms for ${SECONDS * 1000} ms sent`);
@@ -170,6 +170,14 @@ t.test('two realtime streams arrive intact while bad clients are refused', async
     b.ws.send(Buffer.from(s.buffer));
   });
 
+  // C: raw PCM at 22050 Hz, which has no whole 10 ms frame: its jitter buffer runs after the resampler
+  const c = await open(`${url}/pcm?rate=22050&channels=1&encoding=s16le`, { authorization: `Bearer ${SECRET}` });
+  t.equal(c.status, 101);
+  const sendC = paced(MESSAGES, 20, (i) => {
+    const s = sine(22050, 400, 0.25, i * 441, 441);
+    c.ws.send(Buffer.from(s.buffer));
+  });
+
   // meanwhile, clients that break the rules
   await new Promise((r) => setTimeout(r, 500));
   t.equal((await open(`${url}/pcm?rate=16000`)).status, 401, 'no secret: refused at the upgrade');
@@ -185,23 +193,27 @@ t.test('two realtime streams arrive intact while bad clients are refused', async
     send(c.ws);
     t.equal((await c.closed).code, code, `${name} → ${code}`);
   }
-  t.equal(gw.connections.size, 2, 'the two streams are still there');
+  t.equal(gw.connections.size, 3, 'the three streams are still there');
 
-  await Promise.all([sendA, sendB]);
+  await Promise.all([sendA, sendB, sendC]);
   a.ws.send(JSON.stringify({ event: 'stop', sequenceNumber: String(MESSAGES + 2), streamSid: sid, stop: {} }));
   b.ws.close(1000, 'done');
+  c.ws.close(1000, 'done');
   t.same(await a.closed, { code: 1000, reason: 'stream stopped' });
 
   const ra = await recordOf(a.remote);
   const rb = await recordOf(b.remote);
+  const rc = await recordOf(c.remote);
   for (const [r, protocol] of [
     [ra, 'twilio'],
     [rb, 'pcm'],
+    [rc, 'pcm'],
   ] as const) {
     t.equal(r.protocol, protocol);
     t.equal(r.error, null, `${protocol}: no error`);
     t.equal(r.audioMs, SECONDS * 1000, `${protocol}: all audio received`);
-    t.equal(r.frames, (SECONDS * 1000) / 10, `${protocol}: ${r.frames} frames of 10 ms into the jitter buffer`);
+    // at 22050 Hz the jitter buffer takes the resampler's output, less its last few ms of lookahead until the end
+    t.ok(Math.abs(r.frames - (SECONDS * 1000) / 10) <= 1, `${protocol}: ${r.frames} frames of 10 ms into the jitter buffer`);
     const sink = r.sink as { msCaptured: number; underruns: number };
     t.ok(
       sink.msCaptured >= SECONDS * 1000 - 150 && sink.msCaptured <= SECONDS * 1000 + 400,
@@ -212,7 +224,12 @@ t.test('two realtime streams arrive intact while bad clients are refused', async
   t.equal(ra.twilio?.media, MESSAGES);
   t.equal(ra.twilio?.missingChunks, 0);
   t.equal(rb.bytes, MESSAGES * 640);
-  checkRecording(t, ra, 1000, 700, 20 * Math.log10(0.5));
-  checkRecording(t, rb, 700, 1000, 20 * Math.log10(0.25));
+  // published at the caller's rate (8 and 16 kHz), and at 48 kHz for 22050 Hz (no whole 10 ms frame)
+  checkRecording(t, ra, 1000, 700, 20 * Math.log10(0.5), 8000);
+  checkRecording(t, rb, 700, 1000, 20 * Math.log10(0.25), 16000);
+  checkRecording(t, rc, 400, 1000, 20 * Math.log10(0.25), 48000);
+  const cIn = rc.jitter?.samplesIn ?? 0;
+  t.ok(Math.abs(cIn - SECONDS * 48000) <= 480, `22050 Hz: the jitter buffer ran at the track rate (${cIn} samples in)`);
+  t.equal(ra.jitter?.samplesIn, SECONDS * 8000, 'Twilio: the jitter buffer ran at the caller rate, 8 kHz');
   t.equal(records.filter((r) => r.error !== null).length, bad.length, 'one error record per refused stream');
 });

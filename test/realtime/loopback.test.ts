@@ -138,13 +138,16 @@ t.test('44.1 kHz stereo → resample to 48 kHz stereo keeps both channels', asyn
   }
 });
 
-t.test('frames that are views of a larger buffer arrive correctly (the rtc-node byteOffset bug)', async (t) => {
+for (const fastCapture of [true, false]) {
+  const how = fastCapture ? 'FFI capture' : "rtc-node's captureFrame";
+t.test(`${how}: frames that are views of a larger buffer arrive correctly (the rtc-node byteOffset bug)`, async (t) => {
   const all = noise(48000, 1, 48000, 7).data; // one 1 s buffer
   // 10 ms frames that are subarrays of it: byteOffset ≠ 0, buffer larger than the frame
   const views = Array.from({ length: 100 }, (_, i) => new AudioFrame(all.subarray(i * 480, (i + 1) * 480), 48000, 1, 480));
   t.ok(views.every((v) => v.data.byteOffset !== 0 || v.data.buffer.byteLength !== v.data.byteLength));
-  const lb = createLoopback({ sampleRate: 48000, channels: 1, queueSizeMs: Q, prebufferMs: PRE });
+  const lb = createLoopback({ sampleRate: 48000, channels: 1, queueSizeMs: Q, prebufferMs: PRE, fastCapture });
   t.teardown(() => lb.close());
+  t.equal(lb.sink.stats.captureMethod, fastCapture ? 'ffi' : 'rtc-node');
   await pipeline(Readable.from(views), lb.sink);
   const got = await received(lb, 48000);
   const a = alignAudio(all, got);
@@ -152,11 +155,12 @@ t.test('frames that are views of a larger buffer arrive correctly (the rtc-node 
   leadingSilenceOnly(t, got, a, 1);
 });
 
-t.test('buffered mode accepts frames that are not whole 10 ms (counted); end() pads the last 10 ms so all of it plays', async (t) => {
+t.test(`${how}: buffered mode accepts frames that are not whole 10 ms (counted); end() pads the last 10 ms so all of it plays`, async (t) => {
   const frames = Array.from({ length: 40 }, (_, i) => noise(48000, 1, 441 + (i % 3), 300 + i)); // 441–443 samples
   const sent = concatFrames(frames);
-  const lb = createLoopback({ sampleRate: 48000, channels: 1, queueSizeMs: Q, prebufferMs: PRE });
+  const lb = createLoopback({ sampleRate: 48000, channels: 1, queueSizeMs: Q, prebufferMs: PRE, fastCapture });
   t.teardown(() => lb.close());
+  t.equal(lb.sink.stats.captureMethod, fastCapture ? 'ffi' : 'rtc-node');
   await pipeline(Readable.from(frames), lb.sink);
   t.equal(lb.sink.stats.unalignedFrames, 40);
   t.equal(lb.sink.stats.paddedSamples, 480 - (sent.length % 480));
@@ -165,11 +169,12 @@ t.test('buffered mode accepts frames that are not whole 10 ms (counted); end() p
   t.ok(a.exact, JSON.stringify(a));
 });
 
-t.test('direct mode (queueSizeMs 0) carries the audio sample-exact too', async (t) => {
+t.test(`${how}: direct mode (queueSizeMs 0) carries the audio sample-exact too`, async (t) => {
   const frames = Array.from({ length: 50 }, (_, i) => noise(48000, 1, 480, 500 + i));
   const sent = concatFrames(frames);
-  const lb = createLoopback({ sampleRate: 48000, channels: 1, queueSizeMs: 0 });
+  const lb = createLoopback({ sampleRate: 48000, channels: 1, queueSizeMs: 0, fastCapture });
   t.teardown(() => lb.close());
+  t.equal(lb.sink.stats.captureMethod, fastCapture ? 'ffi' : 'rtc-node');
   await pipeline(Readable.from(frames), lb.sink);
   // direct mode sends no silence: what arrives is exactly what was pushed
   await lb.recorder.waitFor((r) => r.samplesReceived >= sent.length, 3000);
@@ -177,6 +182,8 @@ t.test('direct mode (queueSizeMs 0) carries the audio sample-exact too', async (
   t.ok(a.exact);
   t.equal(a.offset, 0, 'no leading silence in direct mode');
 });
+
+}
 
 t.test('recorder: arrival times, waitFor timeouts, and the end of the stream', async (t) => {
   const lb = createLoopback({ sampleRate: 16000, channels: 1, record: false, onFrame: () => undefined });
