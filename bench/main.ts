@@ -183,7 +183,7 @@ async function main(): Promise<void> {
       300_000,
     )) as ThroughputResult;
     const t = results.throughput;
-    log(`  ours ${t.ours.realtime}×, speex alone ${t.resamplerAlone.realtime}× (ratio ${t.oursOverResampler}), naive ${t.naive.realtime}×, rtc resampler alone ${t.rtcResamplerAlone.realtime}×`);
+    log(`  ours ${t.ours.realtime}×, speex alone ${t.resamplerAlone.realtime}× (ratio ${t.oursOverResampler}), speex + downmix alone ${t.conversionAlone.realtime}× (ratio ${t.oursOverConversion}), runs ${t.ours.realtimeRuns.join('/')}, naive ${t.naive.realtime}×, rtc resampler alone ${t.rtcResamplerAlone.realtime}×`);
   }
 
   if (want('stages')) {
@@ -331,14 +331,15 @@ function tables(r: Results): string {
     for (const [name, x] of [
       ['ours: decodeWav → resample → rechunk → null', t.ours],
       ['speex resampler alone', t.resamplerAlone],
+      ['speex + 2→1 downmix alone (stereo in; no streams, decoder, rechunk)', t.conversionAlone],
       ['naive: Buffer.concat + combineAudioFrames + AudioResampler', t.naive],
       ['rtc-node AudioResampler alone', t.rtcResamplerAlone],
     ] as const) {
       lines.push(`| ${name} | ${x.realtime} | ${x.gcPerAudioMin} | ${x.gcMsPerAudioMin} |`);
     }
     const b = t.breakdown;
-    lines.push('', `ours CPU ÷ resampler alone: **${t.oursOverResampler}** · ours ÷ naive: **${t.speedupVsNaive}×**`, '');
-    lines.push(`Where ours spends it (ms CPU per audio-second, each part alone): decodeWav ${b.decodeWav} · downmix ${b.downmix} (specialised 2→1: ${b.downmixProposed}) · speex ${b.speex} · rechunk ${b.rechunk} · whole pipeline ${b.total}`, '');
+    lines.push('', `ours CPU ÷ resampler alone: **${t.oursOverResampler}** · ÷ speex + downmix alone: **${t.oursOverConversion}** · ours × realtime per run: ${t.ours.realtimeRuns.join(', ')} · ours ÷ naive: **${t.speedupVsNaive}×**`, '');
+    lines.push(`Where ours spends it (ms CPU per audio-second, each part alone): decodeWav ${b.decodeWav} · downmix 2→1 ${b.downmix} · speex ${b.speex} · rechunk ${b.rechunk} · whole pipeline ${b.total}`, '');
   }
   if (r.stages) {
     const m = r.stages.msPerAudioSec;

@@ -4,10 +4,18 @@
  * Figure: × realtime per core = seconds of audio ÷ seconds of CPU. Next to it, in the same process:
  * - the resampler alone: SpeexResampler on the same audio, already mono, in the same block sizes — the floor
  *   our streams add their overhead to (goal: ours ≤ 1.25 × this);
+ * - the conversion alone: the same job as ours without streams, decoder or rechunk — SpeexResampler fed the
+ *   stereo int16 blocks with the 2 → 1 downmix done on the way in (`process(block, 2)`), as a hand-written
+ *   converter would;
  * - the naive pipeline (bench/lib/naive.ts): Buffer.concat + combineAudioFrames rechunk, rtc-node's
  *   AudioResampler;
  * - rtc-node's AudioResampler alone.
- * Each is run once to warm up, then `repeats` times; the best (least CPU) is reported. GC count and pause time come
+ * The breakdown's small parts (decodeWav, downmix) mostly measure the allocator: a fresh 64 KiB array costs a
+ * first-touch page fault per 4 KiB whenever glibc has handed freed memory back to the OS — decodeWav alone reads
+ * 0.6–0.8 ms per audio-second that way, 0.07–0.2 with MALLOC_TRIM_THRESHOLD_/MALLOC_MMAP_THRESHOLD_ raised
+ * (measured; half the minor faults). Compare them across runs with care.
+ * Each is run once to warm up, then `repeats` times (ours and the two speex baselines interleaved, round by
+ * round); the best (least CPU) is reported. GC count and pause time come
  * from a PerformanceObserver, per minute of audio: a proxy for allocation on the hot path.
  */
 import { Readable, Writable } from 'node:stream';
@@ -19,7 +27,6 @@ import { decodeWav } from '../transforms/decodeWav.js';
 import { resample } from '../transforms/resample.js';
 import { rechunk } from '../transforms/rechunk.js';
 import { naiveRechunk, naiveResample, naiveWavDecode } from './lib/naive.js';
-import { downmixStereo } from './lib/proposals.js';
 import { chunked, stereoWav } from './lib/signals.js';
 import { cpuSpan, gc, gcWatch, round } from './lib/measure.js';
 
@@ -30,8 +37,10 @@ export interface ThroughputOptions {
 }
 
 export interface Rate {
-  /** × realtime per core. */
+  /** × realtime per core (the best run). */
   realtime: number;
+  /** × realtime of every timed run, in order: the spread on a shared machine. */
+  realtimeRuns: number[];
   cpuMs: number;
   gcPerAudioMin: number;
   gcMsPerAudioMin: number;
@@ -45,6 +54,10 @@ export interface ThroughputResult {
   resamplerAlone: Rate;
   /** ours CPU ÷ resampler-alone CPU (goal ≤ 1.25). */
   oursOverResampler: number;
+  /** The same conversion (stereo in, downmix included) by SpeexResampler alone: no streams, decoder, rechunk. */
+  conversionAlone: Rate;
+  /** ours CPU ÷ conversion-alone CPU: what the streams, the decoder and rechunk add. */
+  oursOverConversion: number;
   naive: Rate;
   rtcResamplerAlone: Rate;
   /** ours ÷ naive throughput. */
@@ -52,9 +65,8 @@ export interface ThroughputResult {
   /** Where ours spends its CPU: each part run alone on the same audio, ms of CPU per second of audio. */
   breakdown: {
     decodeWav: number;
+    /** mixChannels(…, 2, 1) alone (resample does the same downmix straight into the engine's input). */
     downmix: number;
-    /** bench/lib/proposals.ts downmixStereo, the same output as mixChannels(…, 2, 1) (checked). */
-    downmixProposed: number;
     speex: number;
     rechunk: number;
     total: number;
@@ -84,27 +96,41 @@ function nullSink(counter: { frames: number }): Writable {
   });
 }
 
-async function measure(audioSeconds: number, repeats: number, pass: () => Promise<number | void>): Promise<Rate> {
-  await pass(); // warm-up: JIT, WASM, allocator
-  const runs: Rate[] = [];
+type Pass = () => Promise<number | void>;
+
+async function measure(audioSeconds: number, repeats: number, pass: Pass): Promise<Rate> {
+  return (await measureInterleaved(audioSeconds, repeats, [pass]))[0]!;
+}
+
+/**
+ * Each pass warmed up once, then `repeats` rounds of one timed run of each, in turn: a burst of load from
+ * another process lands on all of them alike, so the ratios between them hold up better than when each is
+ * timed in a block of its own.
+ */
+async function measureInterleaved(audioSeconds: number, repeats: number, passes: Pass[]): Promise<Rate[]> {
+  for (const pass of passes) await pass(); // warm-up: JIT, WASM, allocator
+  const runs: Rate[][] = passes.map(() => []);
   for (let r = 0; r < repeats; r++) {
-    gc();
-    const gcs = gcWatch();
-    const cpu = cpuSpan();
-    const frames = await pass();
-    const cpuMs = cpu.cpuMs();
-    const g = await gcs.stop();
-    const perMin = 60 / audioSeconds;
-    runs.push({
-      realtime: round((audioSeconds * 1000) / cpuMs, 0),
-      cpuMs: round(cpuMs, 1),
-      gcPerAudioMin: round(g.count * perMin, 1),
-      gcMsPerAudioMin: round(g.ms * perMin, 2),
-      ...(typeof frames === 'number' && { frames }),
-    });
+    for (const [i, pass] of passes.entries()) {
+      gc();
+      const gcs = gcWatch();
+      const cpu = cpuSpan();
+      const frames = await pass();
+      const cpuMs = cpu.cpuMs();
+      const g = await gcs.stop();
+      const perMin = 60 / audioSeconds;
+      runs[i]!.push({
+        realtime: round((audioSeconds * 1000) / cpuMs, 0),
+        realtimeRuns: [],
+        cpuMs: round(cpuMs, 1),
+        gcPerAudioMin: round(g.count * perMin, 1),
+        gcMsPerAudioMin: round(g.ms * perMin, 2),
+        ...(typeof frames === 'number' && { frames }),
+      });
+    }
   }
   // best of the repeats: other processes on a shared machine only ever add CPU time (cache, frequency)
-  return runs.reduce((best, r) => (r.cpuMs < best.cpuMs ? r : best));
+  return runs.map((rs) => ({ ...rs.reduce((b, r) => (r.cpuMs < b.cpuMs ? r : b)), realtimeRuns: rs.map((r) => r.realtime) }));
 }
 
 export async function runThroughput(opts: ThroughputOptions): Promise<ThroughputResult> {
@@ -113,31 +139,39 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   const chunks = chunked(wav, CHUNK_BYTES);
   // the resamplers-alone input: the same audio, mono, in the blocks a 64 KiB chunk decodes to
   const stereo = new Int16Array(wav.buffer.slice(wav.byteOffset + 44, wav.byteOffset + wav.length));
-  const mono = new Int16Array(stereo.length / 2);
-  for (let i = 0; i < mono.length; i++) mono[i] = (stereo[2 * i]! + stereo[2 * i + 1]!) >> 1;
-  const blocks = chunked(Buffer.from(mono.buffer), CHUNK_BYTES / 2).map(
-    (b) => new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)),
-  );
+  const mono = mixChannels(stereo, 2, 1);
+  const toBlocks = (samples: Int16Array, bytes: number) =>
+    chunked(Buffer.from(samples.buffer), bytes).map((b) => new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
+  const blocks = toBlocks(mono, CHUNK_BYTES / 2);
+  const stereoBlocks = toBlocks(stereo, CHUNK_BYTES);
 
-  const ours = await measure(opts.seconds, opts.repeats, async () => {
-    const counter = { frames: 0 };
-    await pipeline(
-      Readable.from(chunks, { objectMode: false }),
-      decodeWav(),
-      resample({ sampleRate: 48000, channels: 1 }),
-      rechunk(),
-      nullSink(counter),
-    );
-    return counter.frames;
-  });
-
-  const resamplerAlone = await measure(opts.seconds, opts.repeats, async () => {
-    const r = new SpeexResampler(1, 44100, 48000);
-    r.skipZeros();
-    for (const b of blocks) r.process(b);
-    r.flush();
-    r.destroy();
-  });
+  const [ours, resamplerAlone, conversionAlone] = await measureInterleaved(opts.seconds, opts.repeats, [
+    async () => {
+      const counter = { frames: 0 };
+      await pipeline(
+        Readable.from(chunks, { objectMode: false }),
+        decodeWav(),
+        resample({ sampleRate: 48000, channels: 1 }),
+        rechunk(),
+        nullSink(counter),
+      );
+      return counter.frames;
+    },
+    async () => {
+      const r = new SpeexResampler(1, 44100, 48000);
+      r.skipZeros();
+      for (const b of blocks) r.process(b);
+      r.flush();
+      r.destroy();
+    },
+    async () => {
+      const r = new SpeexResampler(1, 44100, 48000);
+      r.skipZeros();
+      for (const b of stereoBlocks) r.process(b, 2);
+      r.flush();
+      r.destroy();
+    },
+  ]);
 
   const naive = await measure(opts.seconds, opts.repeats, async () => {
     const counter = { frames: 0 };
@@ -170,14 +204,6 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   const downmixOnly = await measure(opts.seconds, opts.repeats, async () => {
     for (const f of decoded) mixChannels(f.data, 2, 1);
   });
-  for (const f of decoded.slice(0, 8)) {
-    const a = mixChannels(f.data, 2, 1);
-    const b = downmixStereo(f.data);
-    if (a.length !== b.length || a.some((v, i) => v !== b[i])) throw new Error('downmixStereo differs from mixChannels');
-  }
-  const downmixProposed = await measure(opts.seconds, opts.repeats, async () => {
-    for (const f of decoded) downmixStereo(f.data);
-  });
   const rechunkOnly = await measure(opts.seconds, opts.repeats, async () => {
     await pipeline(Readable.from(resampled), rechunk(), nullSink({ frames: 0 }));
   });
@@ -187,13 +213,14 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     ours,
     resamplerAlone,
     oursOverResampler: round(ours.cpuMs / resamplerAlone.cpuMs, 2),
+    conversionAlone,
+    oursOverConversion: round(ours.cpuMs / conversionAlone.cpuMs, 2),
     naive,
     rtcResamplerAlone,
     speedupVsNaive: round(ours.realtime / naive.realtime, 1),
     breakdown: {
       decodeWav: perSec(decodeOnly),
       downmix: perSec(downmixOnly),
-      downmixProposed: perSec(downmixProposed),
       speex: perSec(resamplerAlone),
       rechunk: perSec(rechunkOnly),
       total: perSec(ours),

@@ -7,6 +7,7 @@
  * Measured figures and the choice of default quality: docs/resampling.md.
  */
 import { ConfigError, AudioPipelineError } from './errors.js';
+import { mixInto } from './mix.js';
 
 let wasm: SpeexWasmModule | undefined;
 let loading: Promise<SpeexWasmModule> | undefined;
@@ -104,15 +105,20 @@ export class SpeexResampler {
   /**
    * Resample interleaved int16 `input`; returns the output it makes (owned, may be empty). After `skipZeros`
    * and `flush`, at a fixed ratio, the total output is exactly ceil(total input × outRate / inRate) samples per channel.
+   *
+   * `inputChannels` (default: the resampler's channel count) lets `input` have another channel count: it is
+   * mixed (lib/mix.ts: N → 1 averages, 1 → N duplicates) straight into the engine's input buffer, with no
+   * intermediate array.
    */
-  process(input: Int16Array): Int16Array {
+  process(input: Int16Array, inputChannels = this.channels): Int16Array {
     const m = wasm!;
     const ch = this.channels;
-    const inFrames = input.length / ch;
-    this.#ensureIn(input.length);
+    const inFrames = input.length / inputChannels;
+    this.#ensureIn(inFrames * ch);
     const maxOutFrames = Math.ceil(inFrames * this.#ratio) + 16;
     this.#ensureOut(maxOutFrames * ch);
-    m.HEAP16.set(input, this.#inPtr >> 1);
+    // the heap views are read after the mallocs above: a grown WASM memory replaces them
+    mixInto(input, inputChannels, ch, m.HEAP16, this.#inPtr >> 1);
     let consumed = 0;
     let produced = 0;
     // speex may stop early when the output buffer fills; loop until all input is consumed.

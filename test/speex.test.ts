@@ -153,3 +153,57 @@ t.test('an invalid ratio is rejected with a typed error', async (t) => {
   t.throws(() => r.setRatio(0, 48000), { code: 'ERR_RESAMPLE_RATIO' });
   r.destroy();
 });
+
+t.test('process(input, inputChannels) mixes on the way in: the same output as mixing first', async (t) => {
+  await loadSpeex();
+  const rand = prng(21);
+  const random = (n: number) => Int16Array.from({ length: n }, () => Math.floor(rand() * 65536) - 32768);
+  const { mixChannels } = await import('../lib/mix.js');
+  const stereo = random(2 * 9001);
+  stereo.set([-32768, -32768, 32767, 32767, -32768, 32767, 1, 2, -1, -2], 0);
+  const sizes = [1, 3, 441, 7, 2048, 1, 4999, 1500]; // odd frame counts, then the rest
+  const fused = new SpeexResampler(1, 44100, 48000);
+  const separate = new SpeexResampler(1, 44100, 48000);
+  fused.skipZeros();
+  separate.skipZeros();
+  const a: Int16Array[] = [];
+  const b: Int16Array[] = [];
+  for (let at = 0, k = 0; at < 9001; k++) {
+    const n = Math.min(sizes[k % sizes.length]!, 9001 - at);
+    const chunk = stereo.subarray(2 * at, 2 * (at + n));
+    a.push(fused.process(chunk, 2));
+    b.push(separate.process(mixChannels(chunk, 2, 1)));
+    at += n;
+  }
+  a.push(fused.flush());
+  b.push(separate.flush());
+  t.same(concat(a), concat(b), '2 → 1 into the engine: sample-exact');
+  t.equal(concat(a).length, Math.ceil((9001 * 48000) / 44100));
+
+  const mono = random(3001);
+  const up = new SpeexResampler(2, 16000, 48000);
+  const upRef = new SpeexResampler(2, 16000, 48000);
+  const x = concat([up.process(mono.subarray(0, 1001), 1), up.process(mono.subarray(1001), 1), up.flush()]);
+  const y = concat([upRef.process(mixChannels(mono.subarray(0, 1001), 1, 2)), upRef.process(mixChannels(mono.subarray(1001), 1, 2)), upRef.flush()]);
+  t.same(x, y, '1 → 2 into a stereo engine: sample-exact');
+  t.throws(() => up.process(new Int16Array(6), 3), { name: 'FrameFormatError', code: 'ERR_CHANNEL_MIX' });
+  for (const r of [fused, separate, up, upRef]) r.destroy();
+});
+
+t.test('a first call much larger than the last grows the WASM heap: mixing still lands in the live heap', async (t) => {
+  await loadSpeex();
+  const { mixChannels } = await import('../lib/mix.js');
+  // 60 s of stereo: 5.8 MB of engine input plus 5.3 MB of output, past the 16 MB the module starts with
+  const big = new Int16Array(2 * 48000 * 60);
+  for (let i = 0; i < big.length; i++) big[i] = Math.round(20000 * Math.sin(i / 7));
+  const r1 = new SpeexResampler(1, 48000, 44100);
+  const r2 = new SpeexResampler(1, 48000, 44100);
+  const small = big.subarray(0, 2 * 480);
+  t.same(r1.process(small, 2), r2.process(mixChannels(small, 2, 1)));
+  const a = r1.process(big, 2);
+  const b = r2.process(mixChannels(big, 2, 1));
+  t.equal(a.length, b.length);
+  t.equal(a.findIndex((v, i) => v !== b[i]), -1, '60 s of stereo in one call: sample-exact');
+  r1.destroy();
+  r2.destroy();
+});

@@ -50,6 +50,10 @@ const READABLE_HWM = 1;
 /** Writable side (object mode, see the constructor): input chunks queued before write() returns false. */
 const WRITABLE_HWM = 1;
 
+/** int16 samples in memory are little-endian bytes, as in a WAV file (true on x86 and ARM). */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+const EMPTY = Buffer.alloc(0);
+
 /** The 14 bytes that follow the format tag in every KSDATAFORMAT_SUBTYPE_* GUID (…-0000-0010-8000-00AA00389B71). */
 const KS_GUID_TAIL = Buffer.from([0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71]);
 
@@ -109,7 +113,7 @@ export class DecodeWav extends Transform implements HoldsAudio {
   #dataLeft = 0;
   #dataSizeKnown = false;
   /** A partial sample frame carried to the next input chunk. */
-  #carry: Buffer = Buffer.alloc(0);
+  #carry: Buffer = EMPTY;
   /** Samples decoded from the current input chunk, emitted as one frame. */
   #decoded: Int16Array | undefined;
   /** An error waiting for the readable side to drain, so the audio before it reaches the consumer. */
@@ -373,15 +377,38 @@ export class DecodeWav extends Transform implements HoldsAudio {
     this.#phase = 'data';
   }
 
-  /** Decode the whole sample frames in carry + bytes; keep the partial one. */
+  /**
+   * Decode the whole sample frames in carry + bytes; keep the partial one. No concatenation of the chunk: the
+   * sample frame split across chunks is decoded on its own, and 16-bit little-endian PCM on a little-endian
+   * machine is one byte copy into the frame's own buffer.
+   */
   #audio(bytes: Buffer): void {
-    const fmt = this.#fmt!;
-    const src = this.#carry.length > 0 ? Buffer.concat([this.#carry, bytes]) : bytes;
-    const whole = src.length - (src.length % fmt.info.blockAlign);
-    this.#carry = Buffer.from(src.subarray(whole));
-    if (whole === 0) return;
-    const out = new Int16Array((whole / fmt.info.blockAlign) * fmt.info.channels);
-    toInt16(fmt.sampleEncoding, src, out);
+    const { sampleEncoding, info } = this.#fmt!;
+    const { blockAlign, channels } = info;
+    const carried = this.#carry.length;
+    const total = carried + bytes.length;
+    const whole = total - (total % blockAlign);
+    if (whole === 0) {
+      this.#carry = Buffer.concat([this.#carry, bytes]);
+      return;
+    }
+    const rest = bytes.subarray(whole - carried); // the next partial sample frame (copied: the writer owns bytes)
+    const out = new Int16Array((whole / blockAlign) * channels);
+    if (sampleEncoding === 's16le' && LITTLE_ENDIAN) {
+      const o8 = new Uint8Array(out.buffer);
+      o8.set(this.#carry);
+      o8.set(bytes.subarray(0, whole - carried), carried);
+    } else {
+      let from = 0;
+      let to = 0;
+      if (carried > 0) {
+        from = blockAlign - carried;
+        toInt16(sampleEncoding, Buffer.concat([this.#carry, bytes.subarray(0, from)]), out.subarray(0, channels));
+        to = channels;
+      }
+      toInt16(sampleEncoding, bytes.subarray(from), out.subarray(to));
+    }
+    this.#carry = rest.length > 0 ? Buffer.from(rest) : EMPTY;
     this.#decoded = out;
   }
 
@@ -436,7 +463,7 @@ export class DecodeWav extends Transform implements HoldsAudio {
 
   #acceptTruncation(): undefined {
     this.truncated = true;
-    this.#carry = Buffer.alloc(0);
+    this.#carry = EMPTY;
     return undefined;
   }
 }

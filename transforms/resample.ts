@@ -122,12 +122,14 @@ export class Resample extends Transform implements HoldsAudio {
       this.push(ownedFrame(frame));
       return;
     }
-    let data = mixChannels(frame.data, frame.channels, Math.min(frame.channels, this.channels));
-    if (this.#engine) {
-      data = this.#engine.process(data);
-      this.#fed += frame.samplesPerChannel;
-      this.#made += data.length / this.#engine.channels;
+    if (!this.#engine) {
+      this.#pushOut(mixChannels(frame.data, frame.channels, Math.min(frame.channels, this.channels)));
+      return;
     }
+    // a downmix happens inside process(), straight into the engine's input buffer
+    const data = this.#engine.process(frame.data, frame.channels);
+    this.#fed += frame.samplesPerChannel;
+    this.#made += data.length / this.#engine.channels;
     this.#pushOut(data);
   }
 
