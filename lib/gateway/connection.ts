@@ -1,7 +1,7 @@
 /**
  * One WebSocket connection of the gateway: its protocol state, its audio pipeline and its stats.
  *
- *   ws message ─► TwilioStream | RawPcmStream ─► decodePcm ─► jitterBuffer ─► resample(48 kHz) ─► rechunk(10 ms)
+ *   ws message ─► TwilioStream | RawPcmStream ─► decodePcm ─► jitterBuffer ─► [resample ─► rechunk(10 ms)]
  *                                                 ─► sink (a published track, or the loopback)
  *
  * (the chain and why the jitter buffer runs at the caller's rate: chain.ts)
