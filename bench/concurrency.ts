@@ -40,7 +40,7 @@ import { loadSpeex } from '../lib/speex.js';
 import { NaiveCall } from './lib/naive.js';
 import { FusedCall } from './lib/fused.js';
 import { Probe, type ProbeResult } from './lib/probe.js';
-import { mulawCallChunks, sineFrames48k } from './lib/signals.js';
+import { mulawCallChunks, sineFrames } from './lib/signals.js';
 import { cpuAvailability, cpuSpan, gc, gcWatch, loopDelay, memory, round, sleep, threadCounts, threadCpu, type LoopDelay } from './lib/measure.js';
 
 export interface ConcurrencyOptions {
@@ -120,7 +120,8 @@ export function parseMode(mode: string): Mode {
   if (kind === 'fused' && opts.length === 0) return { kind };
   if (kind !== 'ours' && kind !== 'sink') throw new Error(`unknown mode ${mode}`);
   const queueSizeMs = kind === 'ours' ? GATEWAY_QUEUE_SIZE_MS : DEFAULT_QUEUE_SIZE_MS;
-  const o: OursOptions = { queueSizeMs, captureMs: 10, rtcCapture: false, jitterAt48k: false, trackRate: trackRate(CALL_FORMAT) };
+  // the sink-only workload publishes 48 kHz unless told otherwise (r=)
+  const o: OursOptions = { queueSizeMs, captureMs: 10, rtcCapture: false, jitterAt48k: false, trackRate: kind === 'ours' ? trackRate(CALL_FORMAT) : 48000 };
   for (const opt of opts) {
     const [k, v] = opt.split('=');
     if (k === 'q') o.queueSizeMs = Number(v);
@@ -224,7 +225,7 @@ function sinkNaiveCall(frames: AudioFrame[]): Call {
 
 /** Sink only: an endless Readable of ready 10 ms frames into a LiveKitSink. */
 function sinkCall(o: OursOptions, frames: AudioFrame[]): Call {
-  const sink = new LiveKitSink({ sampleRate: 48000, channels: 1, queueSizeMs: o.queueSizeMs, fastCapture: !o.rtcCapture });
+  const sink = new LiveKitSink({ sampleRate: o.trackRate, channels: 1, queueSizeMs: o.queueSizeMs, fastCapture: !o.rtcCapture });
   let i = 0;
   const source = new Readable({
     objectMode: true,
@@ -278,7 +279,7 @@ export async function runConcurrency(
   const available = cpuAvailability();
   await loadSpeex();
   const chunks = mulawCallChunks();
-  const frames = sineFrames48k();
+  const frames = sineFrames(mode.kind === 'sink' ? mode.trackRate : 48000);
   gc();
   const mem0 = memory();
 

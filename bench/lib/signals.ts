@@ -42,12 +42,13 @@ export function mulawCallChunks(): Buffer[] {
 }
 
 /** One second of the probe sine at 48 kHz as 100 frames of 10 ms that repeat seamlessly. */
-export function sineFrames48k(): AudioFrame[] {
+export function sineFrames(rate = 48000): AudioFrame[] {
   const frames: AudioFrame[] = [];
+  const n = rate / 100;
   for (let f = 0; f < 100; f++) {
-    const d = new Int16Array(480);
-    for (let i = 0; i < 480; i++) d[i] = Math.round(PROBE_AMPLITUDE * Math.sin((2 * Math.PI * PROBE_HZ * (f * 480 + i)) / 48000));
-    frames.push(new AudioFrame(d, 48000, 1, 480));
+    const d = new Int16Array(n);
+    for (let i = 0; i < n; i++) d[i] = Math.round(PROBE_AMPLITUDE * Math.sin((2 * Math.PI * PROBE_HZ * (f * n + i)) / rate));
+    frames.push(new AudioFrame(d, rate, 1, n));
   }
   return frames;
 }
