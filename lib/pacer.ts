@@ -10,6 +10,11 @@
  *
  * One Pacer drives any number of subscribers from a single timer: `sharedPacer()` is the process default
  * that every direct-mode LiveKitSink uses unless given its own.
+ *
+ * A fire that has run its subscribers for `sliceMs` hands the rest to a 0 ms timer: with 150 sinks a tick is
+ * several ms of synchronous captures, and in one piece it holds back every socket read and timer behind it
+ * (the event-loop delay the gateway's callers see as network jitter). A slice still pending when the next
+ * fire comes is finished first, so each subscriber sees its ticks in order.
  */
 import { realClock, type Clock, type TimerHandle } from './clock.js';
 import { ConfigError } from './errors.js';
@@ -27,6 +32,8 @@ export interface PacerOptions {
   periodMs?: number;
   /** Most extra ticks delivered in one fire after a stall before re-anchoring. Default 5 (50 ms). */
   maxCatchUpTicks?: number;
+  /** Most ms one fire spends in subscribers before yielding the event loop. Default 2; Infinity: never. */
+  sliceMs?: number;
   /**
    * Gets what a subscriber threw (that subscriber is unsubscribed; the others keep their ticks).
    * Default: rethrow on a microtask, i.e. an uncaught exception, like an 'error' event nobody listens to.
@@ -48,9 +55,20 @@ export interface PacerStats {
   /** How late the last / the latest timer fired relative to its deadline, ms. */
   lastLateMs: number;
   maxLateMs: number;
+  /** Times a fire yielded the event loop part-way through its subscribers (`sliceMs`). */
+  yields: number;
+}
+
+/** A fire's subscribers not yet called. */
+interface Delivery {
+  handlers: TickHandler[];
+  next: number;
+  ticks: number;
+  skipped: number;
 }
 
 export const DEFAULT_MAX_CATCH_UP_TICKS = 5;
+export const DEFAULT_SLICE_MS = 2;
 
 // Node timers have 1 ms resolution and may fire a fraction of a ms before a fractional deadline; a tick this
 // close to due is treated as due rather than re-armed for a 1 ms timer.
@@ -60,6 +78,7 @@ export class Pacer {
   readonly clock: Clock;
   readonly periodMs: number;
   readonly maxCatchUpTicks: number;
+  readonly sliceMs: number;
   readonly #onError: (err: unknown) => void;
   readonly #subscribers = new Set<TickHandler>();
   #anchor = 0;
@@ -67,6 +86,8 @@ export class Pacer {
   #next = 1;
   #timer: TimerHandle | undefined;
   #running = false;
+  #delivery: Delivery | undefined;
+  #sliceTimer: TimerHandle | undefined;
   readonly #stats: PacerStats = {
     ticks: 0,
     fires: 0,
@@ -75,12 +96,14 @@ export class Pacer {
     skippedTicks: 0,
     lastLateMs: 0,
     maxLateMs: 0,
+    yields: 0,
   };
 
   constructor(opts: PacerOptions = {}) {
     this.clock = opts.clock ?? realClock;
     this.periodMs = opts.periodMs ?? 10;
     this.maxCatchUpTicks = opts.maxCatchUpTicks ?? DEFAULT_MAX_CATCH_UP_TICKS;
+    this.sliceMs = opts.sliceMs ?? DEFAULT_SLICE_MS;
     this.#onError =
       opts.onError ??
       ((err) =>
@@ -95,6 +118,9 @@ export class Pacer {
         'ERR_PACER_OPTIONS',
         `maxCatchUpTicks must be a non-negative integer, got ${opts.maxCatchUpTicks}`,
       );
+    }
+    if (typeof this.sliceMs !== 'number' || !(this.sliceMs > 0)) {
+      throw new ConfigError('ERR_PACER_OPTIONS', `sliceMs must be a positive number of ms, got ${opts.sliceMs}`);
     }
   }
 
@@ -124,6 +150,9 @@ export class Pacer {
       this.#running = false;
       if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
       this.#timer = undefined;
+      if (this.#sliceTimer !== undefined) this.clock.clearTimeout(this.#sliceTimer);
+      this.#sliceTimer = undefined;
+      this.#delivery = undefined;
     }
   }
 
@@ -134,6 +163,7 @@ export class Pacer {
 
   #fire(): void {
     this.#timer = undefined;
+    this.#finishDelivery();
     const now = this.clock.now();
     const lastDue = Math.floor((now - this.#anchor + EARLY_TOLERANCE_MS) / this.periodMs);
     let ticks = lastDue - this.#next + 1;
@@ -161,16 +191,45 @@ export class Pacer {
   }
 
   #deliver(ticks: number, skipped: number): void {
-    // a copy: handlers may unsubscribe (or subscribe others) while being called
-    for (const handler of [...this.#subscribers]) {
+    // a copy: handlers may subscribe others while being called (those start at the next fire)
+    this.#delivery = { handlers: [...this.#subscribers], next: 0, ticks, skipped };
+    this.#runSlice(this.sliceMs);
+  }
+
+  /** Call the delivery's subscribers until done or `budgetMs` has passed; then yield and go on from a timer. */
+  #runSlice(budgetMs: number): void {
+    const d = this.#delivery;
+    if (d === undefined) return;
+    const started = this.clock.now();
+    while (d.next < d.handlers.length) {
+      const handler = d.handlers[d.next++]!;
+      if (!this.#subscribers.has(handler)) continue; // left while this fire was under way
       try {
-        handler(ticks, skipped);
+        handler(d.ticks, d.skipped);
       } catch (err) {
         // one subscriber's bug must neither starve the others nor vanish
         this.#unregister(handler);
         this.#onError(err);
       }
+      if (this.#delivery !== d) return; // the last subscriber left
+      if (d.next < d.handlers.length && this.clock.now() - started >= budgetMs) {
+        this.#stats.yields++;
+        this.#sliceTimer = this.clock.setTimeout(() => {
+          this.#sliceTimer = undefined;
+          this.#runSlice(this.sliceMs);
+        }, 0);
+        return;
+      }
     }
+    this.#delivery = undefined;
+  }
+
+  /** A fire still being delivered in slices is finished before the next one starts. */
+  #finishDelivery(): void {
+    if (this.#delivery === undefined) return;
+    if (this.#sliceTimer !== undefined) this.clock.clearTimeout(this.#sliceTimer);
+    this.#sliceTimer = undefined;
+    this.#runSlice(Infinity);
   }
 }
 

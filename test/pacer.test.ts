@@ -225,6 +225,96 @@ t.test('bad options are ConfigErrors', async (t) => {
   t.throws(() => new Pacer({ periodMs: Infinity }), ConfigError);
   t.throws(() => new Pacer({ maxCatchUpTicks: -1 }), ConfigError);
   t.throws(() => new Pacer({ maxCatchUpTicks: 1.5 }), { code: 'ERR_PACER_OPTIONS' });
+  t.throws(() => new Pacer({ sliceMs: 0 }), { code: 'ERR_PACER_OPTIONS' });
+  t.throws(() => new Pacer({ sliceMs: NaN }), { code: 'ERR_PACER_OPTIONS' });
+});
+
+/**
+ * A hand-driven clock whose time moves only when the code under test says so (a handler's own work, `t += …`)
+ * or when a timer is run: the pacer's slicing reads the time its subscribers take.
+ */
+class StepClock implements Clock {
+  t = 0;
+  #seq = 0;
+  timers: { id: number; at: number; fn: () => void }[] = [];
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number) {
+    const id = ++this.#seq;
+    this.timers.push({ id, at: this.t + Math.max(0, ms), fn });
+    return { id };
+  }
+  clearTimeout(h: { id: number }): void {
+    this.timers = this.timers.filter((x) => x.id !== h.id);
+  }
+  /** Run the earliest timer (or, with `latest`, the last-due one: a timer that fires out of turn). */
+  run(latest = false): void {
+    const sorted = [...this.timers].sort((a, b) => a.at - b.at || a.id - b.id);
+    const timer = latest ? sorted[sorted.length - 1]! : sorted[0]!;
+    this.clearTimeout(timer);
+    this.t = Math.max(this.t, timer.at);
+    timer.fn();
+  }
+}
+
+t.test('a long fire yields the event loop every sliceMs; each subscriber still gets every tick, in order', async (t) => {
+  const clock = new StepClock();
+  const pacer = new Pacer({ clock, sliceMs: 2 });
+  // 10 subscribers of 0.5 ms each: a 5 ms fire, cut once 2 ms are spent
+  const calls: number[] = [];
+  const ticks = new Array<number>(10).fill(0);
+  for (let i = 0; i < 10; i++) {
+    pacer.register((n) => {
+      clock.t += 0.5;
+      calls.push(i);
+      ticks[i]! += n;
+    });
+  }
+  clock.run(); // the fire due at 10
+  t.same(calls, [0, 1, 2, 3], 'the first slice stops once 2 ms are spent');
+  t.equal(pacer.stats.yields, 1);
+  t.same(clock.timers.map((x) => x.at).sort((a, b) => a - b), [12, 20], 'the rest waits on a 0 ms timer, before the next period');
+  clock.run();
+  clock.run();
+  t.same(calls, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'three slices (4 + 4 + 2), in subscription order');
+  t.equal(pacer.stats.yields, 2);
+  t.equal(clock.t, 15);
+  for (let k = 0; k < 9; k++) clock.run(); // three more fires, three slices each
+  t.same(ticks, new Array<number>(10).fill(4), 'every subscriber ticked in every fire, no tick lost to slicing');
+  t.equal(pacer.stats.ticks, 4);
+});
+
+t.test('a fire still in slices is finished before the next fire; a subscriber that leaves meanwhile is skipped', async (t) => {
+  const clock = new StepClock();
+  const pacer = new Pacer({ clock, sliceMs: 1 });
+  const log: string[] = [];
+  const offs = ['a', 'b', 'c'].map((name) =>
+    pacer.register(() => {
+      clock.t += 1;
+      log.push(`${name}${pacer.stats.fires}`);
+    }),
+  );
+  clock.run(); // fire 1 at 10: a, then yield
+  t.same(log, ['a1'], 'one subscriber per 1 ms slice');
+  offs[1]!(); // b leaves before its slice
+  clock.run(true); // the next period's timer comes before the slice timer (a loaded loop)
+  t.same(log, ['a1', 'c1', 'a2'], 'fire 1 finished first (b skipped), then fire 2 began');
+  t.equal(clock.timers.length, 2, 'fire 2 yielded again, one slice timer at a time');
+  offs[0]!();
+  offs[2]!();
+  t.equal(clock.timers.length, 0, 'no timer left once everyone has gone, slice timers included');
+});
+
+t.test('sliceMs Infinity: a fire runs in one piece', async (t) => {
+  const clock = new StepClock();
+  const pacer = new Pacer({ clock, sliceMs: Infinity });
+  let n = 0;
+  for (let i = 0; i < 20; i++) pacer.register(() => ((clock.t += 1), n++));
+  clock.run();
+  t.equal(n, 20);
+  t.equal(pacer.stats.yields, 0);
+  t.equal(clock.timers.length, 1, 'only the period timer');
 });
 
 t.test('sharedPacer is one real-clock pacer per process, 10 ms period', async (t) => {
