@@ -183,7 +183,7 @@ async function main(): Promise<void> {
       300_000,
     )) as ThroughputResult;
     const t = results.throughput;
-    log(`  ours ${t.ours.realtime}×, speex alone ${t.resamplerAlone.realtime}× (ratio ${t.oursOverResampler}), speex + downmix alone ${t.conversionAlone.realtime}× (ratio ${t.oursOverConversion}), runs ${t.ours.realtimeRuns.join('/')}, naive ${t.naive.realtime}×, rtc resampler alone ${t.rtcResamplerAlone.realtime}×`);
+    log(`  ours ${t.ours.realtime}×, ${t.engine} alone ${t.resamplerAlone.realtime}× (ratio ${t.oursOverResampler}), speex alone ${t.speexAlone.realtime}×, ${t.engine} + downmix alone ${t.conversionAlone.realtime}× (ratio ${t.oursOverConversion}), runs ${t.ours.realtimeRuns.join('/')}, naive ${t.naive.realtime}×, rtc resampler alone ${t.rtcResamplerAlone.realtime}×`);
   }
 
   if (want('stages')) {
@@ -330,16 +330,17 @@ function tables(r: Results): string {
     lines.push('| pipeline | × realtime | GC/audio-min | GC ms/audio-min |', '|---|---|---|---|');
     for (const [name, x] of [
       ['ours: decodeWav → resample → rechunk → null', t.ours],
-      ['speex resampler alone', t.resamplerAlone],
-      ['speex + 2→1 downmix alone (stereo in; no streams, decoder, rechunk)', t.conversionAlone],
+      [`the resampler alone (${t.engine}, as resample() uses it; mono in)`, t.resamplerAlone],
+      [`${t.engine} + 2→1 downmix alone (stereo in; no streams, decoder, rechunk)`, t.conversionAlone],
+      ['speex resampler alone (the previous engine; mono in)', t.speexAlone],
       ['naive: Buffer.concat + combineAudioFrames + AudioResampler', t.naive],
       ['rtc-node AudioResampler alone', t.rtcResamplerAlone],
     ] as const) {
       lines.push(`| ${name} | ${x.realtime} | ${x.gcPerAudioMin} | ${x.gcMsPerAudioMin} |`);
     }
     const b = t.breakdown;
-    lines.push('', `ours CPU ÷ resampler alone: **${t.oursOverResampler}** · ÷ speex + downmix alone: **${t.oursOverConversion}** · ours × realtime per run: ${t.ours.realtimeRuns.join(', ')} · ours ÷ naive: **${t.speedupVsNaive}×**`, '');
-    lines.push(`Where ours spends it (ms CPU per audio-second, each part alone): decodeWav ${b.decodeWav} · downmix 2→1 ${b.downmix} · speex ${b.speex} · rechunk ${b.rechunk} · whole pipeline ${b.total}`, '');
+    lines.push('', `ours CPU ÷ resampler alone: **${t.oursOverResampler}** · ÷ resampler + downmix alone: **${t.oursOverConversion}** · ours × realtime per run: ${t.ours.realtimeRuns.join(', ')} · ours ÷ naive: **${t.speedupVsNaive}×**`, '');
+    lines.push(`Where ours spends it (ms CPU per audio-second, each part alone): decodeWav ${b.decodeWav} · downmix 2→1 ${b.downmix} · ${t.engine} ${b.resampler} (speex ${b.speex}) · rechunk ${b.rechunk} · whole pipeline ${b.total}`, '');
   }
   if (r.stages) {
     const m = r.stages.msPerAudioSec;
@@ -394,7 +395,8 @@ function writePlots(r: Results): void {
         title: 'Offline throughput, × realtime per core',
         bars: [
           ['ours (stream)', t.ours.realtime],
-          ['speex alone', t.resamplerAlone.realtime],
+          [`${t.engine} alone`, t.resamplerAlone.realtime],
+          ['speex alone', t.speexAlone.realtime],
           ['naive (stream)', t.naive.realtime],
           ['rtc resampler alone', t.rtcResamplerAlone.realtime],
         ],

@@ -1,6 +1,6 @@
 /**
- * Resampler engines compared by measurement: speex (lib/speex.ts, WASM) at quality 0–10 against rtc-node's
- * soxr-backed `AudioResampler` (QUICK … VERY_HIGH). Prints markdown tables (docs/resampling.md quotes them).
+ * Resampler engines compared by measurement: speex (lib/speex.ts, WASM) at quality 0–10 and our polyphase
+ * kernel (lib/polyphase/, WASM SIMD) at 3–5 against rtc-node's soxr-backed `AudioResampler` (QUICK … VERY_HIGH). Prints markdown tables (docs/resampling.md quotes them).
  *
  *   TS_NODE_TRANSPILE_ONLY=1 node --import=@tapjs/typescript/import bench/resampler-quality.ts
  *
@@ -21,6 +21,7 @@ import { Readable, Writable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AudioFrame, AudioResampler, AudioResamplerQuality, dispose } from '@livekit/rtc-node';
 import { loadSpeex, SpeexResampler } from '../lib/speex.js';
+import { PolyphaseResampler } from '../lib/polyphase/PolyphaseResampler.js';
 import { resample } from '../transforms/resample.js';
 import { rechunk } from '../transforms/rechunk.js';
 import { idealSine, sine, sineFitSnrDb, splitFrame, toneLevelDb } from '../test/helpers/signals.js';
@@ -48,6 +49,17 @@ function speex(q: number): EngineSpec {
     name: `speex q${q}`,
     make(inRate, outRate) {
       const r = new SpeexResampler(1, inRate, outRate, q);
+      r.skipZeros();
+      return { push: (x) => r.process(x), flush: () => r.flush(), close: () => r.destroy() };
+    },
+  };
+}
+
+function polyphase(q: number): EngineSpec {
+  return {
+    name: `polyphase q${q}`,
+    make(inRate, outRate) {
+      const r = new PolyphaseResampler(1, inRate, outRate, q);
       r.skipZeros();
       return { push: (x) => r.process(x), flush: () => r.flush(), close: () => r.destroy() };
     },
@@ -163,6 +175,7 @@ const rateName = (r: number) => `${r / 1000}k`;
 await loadSpeex();
 const specs: EngineSpec[] = [
   ...Array.from({ length: 11 }, (_, q) => speex(q)),
+  ...[3, 4, 5].map(polyphase),
   ...[
     AudioResamplerQuality.QUICK,
     AudioResamplerQuality.LOW,
@@ -173,7 +186,7 @@ const specs: EngineSpec[] = [
 ];
 
 // Warm up the JIT and both engines, so the first row's CPU figures are not inflated.
-for (const spec of [speex(4), soxr(AudioResamplerQuality.MEDIUM)]) measurePair(spec, 16000, 48000);
+for (const spec of [speex(4), polyphase(4), soxr(AudioResamplerQuality.MEDIUM)]) measurePair(spec, 16000, 48000);
 
 const pairNames = PAIRS.map(([i, o]) => `${rateName(i)}→${rateName(o)}`);
 const quality: string[] = [

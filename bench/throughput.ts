@@ -2,11 +2,13 @@
  * Offline throughput: a 44.1 kHz stereo WAV (built in memory, handed out in 64 KiB chunks like
  * fs.createReadStream) → decode → resample (48 kHz mono) → rechunk (10 ms) → a null sink, as fast as it goes.
  * Figure: × realtime per core = seconds of audio ÷ seconds of CPU. Next to it, in the same process:
- * - the resampler alone: SpeexResampler on the same audio, already mono, in the same block sizes — the floor
- *   our streams add their overhead to (goal: ours ≤ 1.25 × this);
- * - the conversion alone: the same job as ours without streams, decoder or rechunk — SpeexResampler fed the
+ * - the resampler alone: the engine resample() picks (lib/resampler.ts: the polyphase kernel for 44.1 → 48 kHz)
+ *   on the same audio, already mono, in the same block sizes — the floor our streams add their overhead to
+ *   (goal: ours ≤ 1.25 × this);
+ * - the conversion alone: the same job as ours without streams, decoder or rechunk — that engine fed the
  *   stereo int16 blocks with the 2 → 1 downmix done on the way in (`process(block, 2)`), as a hand-written
  *   converter would;
+ * - speex alone (SpeexResampler, the engine before the polyphase kernel), same blocks: the reference;
  * - the naive pipeline (bench/lib/naive.ts): Buffer.concat + combineAudioFrames rechunk, rtc-node's
  *   AudioResampler;
  * - rtc-node's AudioResampler alone.
@@ -22,6 +24,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AudioFrame, AudioResampler } from '@livekit/rtc-node';
 import { loadSpeex, SpeexResampler } from '../lib/speex.js';
+import { createResampler, resamplerEngine } from '../lib/resampler.js';
 import { mixChannels } from '../lib/mix.js';
 import { decodeWav } from '../transforms/decodeWav.js';
 import { resample } from '../transforms/resample.js';
@@ -51,10 +54,14 @@ export interface Rate {
 export interface ThroughputResult {
   audioSeconds: number;
   ours: Rate;
+  /** Which engine resample() uses for 44.1 → 48 kHz (and `resamplerAlone` measures). */
+  engine: 'polyphase' | 'speex';
   resamplerAlone: Rate;
+  /** SpeexResampler alone on the same blocks: the previous engine, for reference. */
+  speexAlone: Rate;
   /** ours CPU ÷ resampler-alone CPU (goal ≤ 1.25). */
   oursOverResampler: number;
-  /** The same conversion (stereo in, downmix included) by SpeexResampler alone: no streams, decoder, rechunk. */
+  /** The same conversion (stereo in, downmix included) by the engine alone: no streams, decoder, rechunk. */
   conversionAlone: Rate;
   /** ours CPU ÷ conversion-alone CPU: what the streams, the decoder and rechunk add. */
   oursOverConversion: number;
@@ -67,6 +74,8 @@ export interface ThroughputResult {
     decodeWav: number;
     /** mixChannels(…, 2, 1) alone (resample does the same downmix straight into the engine's input). */
     downmix: number;
+    /** The engine alone (= resamplerAlone). */
+    resampler: number;
     speex: number;
     rechunk: number;
     total: number;
@@ -145,7 +154,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   const blocks = toBlocks(mono, CHUNK_BYTES / 2);
   const stereoBlocks = toBlocks(stereo, CHUNK_BYTES);
 
-  const [ours, resamplerAlone, conversionAlone] = await measureInterleaved(opts.seconds, opts.repeats, [
+  const [ours, resamplerAlone, conversionAlone, speexAlone] = await measureInterleaved(opts.seconds, opts.repeats, [
     async () => {
       const counter = { frames: 0 };
       await pipeline(
@@ -158,16 +167,23 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
       return counter.frames;
     },
     async () => {
-      const r = new SpeexResampler(1, 44100, 48000);
+      const r = createResampler(1, 44100, 48000);
       r.skipZeros();
       for (const b of blocks) r.process(b);
       r.flush();
       r.destroy();
     },
     async () => {
-      const r = new SpeexResampler(1, 44100, 48000);
+      const r = createResampler(1, 44100, 48000);
       r.skipZeros();
       for (const b of stereoBlocks) r.process(b, 2);
+      r.flush();
+      r.destroy();
+    },
+    async () => {
+      const r = new SpeexResampler(1, 44100, 48000);
+      r.skipZeros();
+      for (const b of blocks) r.process(b);
       r.flush();
       r.destroy();
     },
@@ -211,7 +227,9 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   return {
     audioSeconds: opts.seconds,
     ours,
+    engine: resamplerEngine(44100, 48000),
     resamplerAlone,
+    speexAlone,
     oursOverResampler: round(ours.cpuMs / resamplerAlone.cpuMs, 2),
     conversionAlone,
     oursOverConversion: round(ours.cpuMs / conversionAlone.cpuMs, 2),
@@ -221,7 +239,8 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     breakdown: {
       decodeWav: perSec(decodeOnly),
       downmix: perSec(downmixOnly),
-      speex: perSec(resamplerAlone),
+      resampler: perSec(resamplerAlone),
+      speex: perSec(speexAlone),
       rechunk: perSec(rechunkOnly),
       total: perSec(ours),
     },

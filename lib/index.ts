@@ -9,6 +9,8 @@ export * from './clock.js';
 export * from './frames.js';
 export * from './stats.js';
 export { loadSpeex, SpeexResampler, SPEEX_DEFAULT_QUALITY } from './speex.js';
+export { PolyphaseResampler } from './polyphase/PolyphaseResampler.js';
+export { createResampler, resamplerEngine, type Resampler } from './resampler.js';
 export {
   SAMPLE_ENCODINGS,
   type SampleEncoding,

@@ -8,7 +8,7 @@
  *
  * Rate change: decodeAudioData resamples to its context's rate, but measured here at only ~34 dB SNR
  * (44.1 → 48 kHz) and ~21 dB (→ 8 kHz) against 87 dB undisturbed. So the file's own rate is read from its header
- * (`sniffSampleRate`), decoding happens at that rate, and the project's speex resampler (≈ 90 dB) makes
+ * (`sniffSampleRate`), decoding happens at that rate, and the project's resampler (lib/resampler.ts, ≈ 90 dB) makes
  * `sampleRate`. Only when the header cannot be read does decodeAudioData resample (`format.sourceSampleRate`
  * is then undefined).
  *
@@ -22,7 +22,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { createFrame, samplesIn } from '../lib/frames.js';
 import { BufferOverflowError, ConfigError, InvalidAudioError, UnsupportedFormatError, toError } from '../lib/errors.js';
 import { floatToInt16 } from '../lib/formats.js';
-import { loadSpeex, SpeexResampler } from '../lib/speex.js';
+import { createResampler, type Resampler } from '../lib/resampler.js';
+import { loadSpeex } from '../lib/speex.js';
 import { readableQueuedMs, type HoldsAudio } from '../lib/stats.js';
 
 /** A file path, a file: URL, or the file's bytes. */
@@ -99,7 +100,7 @@ export class DecodeFile extends Duplex implements HoldsAudio {
   #at = 0;
   /** Input samples per channel converted per step. */
   #block = 0;
-  #resampler: SpeexResampler | undefined;
+  #resampler: Resampler | undefined;
   /** Output samples (interleaved int16) made but not yet cut into frames. */
   #out: Int16Array[] = [];
   #outLen = 0;
@@ -221,7 +222,7 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     if (decodeRate !== this.sampleRate) {
       await loadSpeex();
       if (this.destroyed) return;
-      this.#resampler = new SpeexResampler(planes.length, decodeRate, this.sampleRate);
+      this.#resampler = createResampler(planes.length, decodeRate, this.sampleRate);
       this.#resampler.skipZeros(); // output aligned with input; after flush() the length is exactly:
       samplesPerChannel = Math.ceil((audio.length * this.sampleRate) / decodeRate);
       this.#block = Math.ceil((this.frameSamples * decodeRate) / this.sampleRate);

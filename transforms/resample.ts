@@ -2,9 +2,10 @@
  * resample({ sampleRate, channels, quality }): AudioFrames of any rate and channel count in, frames of the
  * configured rate and channel count out.
  *
- * - Engine: the speex resampler (lib/speex.ts), chosen by measurement (docs/resampling.md). Its output is
- *   aligned with its input (skipZeros), and at the end its lookahead is flushed, so N input samples per
- *   channel give exactly ceil(N × out/in) output samples.
+ * - Engine (lib/resampler.ts): our polyphase SIMD kernel (lib/polyphase/) for every ratio whose filter table
+ *   fits in 256 KiB, speex (lib/speex.ts) otherwise; same quality scale, chosen by measurement
+ *   (docs/resampling.md). Output is aligned with input (skipZeros), and at the end the lookahead is flushed,
+ *   so N input samples per channel give exactly ceil(N × out/in) output samples.
  * - Equal rates: no engine at all, frames pass through (mixed if needed).
  * - Channels: 1 → N duplicates, N → 1 averages (lib/mix.ts). The engine always runs on the smaller channel
  *   count: downmix before it, upmix after it.
@@ -16,7 +17,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { AudioFrame, checkFrame, createFrame, ownedFrame } from '../lib/frames.js';
 import { ConfigError, FrameFormatError, toError } from '../lib/errors.js';
 import { canMix, mixChannels } from '../lib/mix.js';
-import { loadSpeex, SpeexResampler, SPEEX_DEFAULT_QUALITY } from '../lib/speex.js';
+import { createResampler, type Resampler } from '../lib/resampler.js';
+import { loadSpeex, SPEEX_DEFAULT_QUALITY } from '../lib/speex.js';
 import { readableQueuedMs, writableQueuedMs, type HoldsAudio } from '../lib/stats.js';
 
 export interface ResampleOptions {
@@ -38,7 +40,7 @@ export class Resample extends Transform implements HoldsAudio {
   readonly quality: number;
   #inRate = 0; // 0 until the first frame
   #inChannels = 0;
-  #engine: SpeexResampler | undefined;
+  #engine: Resampler | undefined;
   #fed = 0; // samples per channel into the current engine
   #made = 0; // samples per channel out of it
 
@@ -66,7 +68,7 @@ export class Resample extends Transform implements HoldsAudio {
     return Math.max(0, held) + readableQueuedMs(this) + writableQueuedMs(this);
   }
 
-  // Writes wait for this, so the first frame finds the WASM engine loaded.
+  // Writes wait for this, so the first frame finds the speex fallback loaded (an odd ratio may need it).
   override _construct(callback: (error?: Error | null) => void): void {
     loadSpeex().then(() => callback(), (err: unknown) => callback(toError(err)));
   }
@@ -112,7 +114,7 @@ export class Resample extends Transform implements HoldsAudio {
     this.#inRate = sampleRate;
     this.#inChannels = channels;
     if (sampleRate !== this.sampleRate) {
-      this.#engine = new SpeexResampler(Math.min(channels, this.channels), sampleRate, this.sampleRate, this.quality);
+      this.#engine = createResampler(Math.min(channels, this.channels), sampleRate, this.sampleRate, this.quality);
       this.#engine.skipZeros();
     }
   }

@@ -5,7 +5,7 @@
  * half as much main-thread time as the audio work itself. Here the same components run as plain calls:
  *
  *   socket message ─► µ-law table decode ─► JitterCore.push (8 kHz)        (the producer's clock)
- *   shared Pacer tick ─► JitterCore.pull (10 ms) ─► SpeexResampler 8k→48k ─► lib/ffiCapture.ts (direct mode)
+ *   shared Pacer tick ─► JitterCore.pull (10 ms) ─► resampler 8k→48k ─► lib/ffiCapture.ts (direct mode)
  *                                                                            (the sink's clock)
  *
  * One capture in flight per call: a tick that finds the previous capture still pending is owed, and paid as
@@ -15,7 +15,7 @@ import { AudioSource } from '@livekit/rtc-node';
 import { AudioFrame } from '../../lib/frames.js';
 import { MULAW_TO_INT16 } from '../../lib/formats.js';
 import { sharedPacer } from '../../lib/pacer.js';
-import { SpeexResampler } from '../../lib/speex.js';
+import { createResampler } from '../../lib/resampler.js';
 import { JitterCore, type JitterStats } from '../../transforms/jitterBuffer.js';
 import { captureFrame } from '../../lib/ffiCapture.js';
 
@@ -24,7 +24,7 @@ const OUT = 480; // 10 ms at 48 kHz
 export class FusedCall {
   readonly source = new AudioSource(48000, 1, 0);
   readonly #core = new JitterCore({ sampleRate: 8000, channels: 1 });
-  readonly #resampler = new SpeexResampler(1, 8000, 48000);
+  readonly #resampler = createResampler(1, 8000, 48000);
   /** 48 kHz samples made but not yet captured (the resampler's output is not always exactly 480). */
   #carry = new Int16Array(0);
   #inFlight = false;
