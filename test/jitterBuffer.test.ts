@@ -14,7 +14,7 @@ import { JitterCore, type JitterInput, type JitterOptions, type JitterStats } fr
 import { jitterBuffer, JitterBuffer } from '../transforms/jitterBuffer.js';
 import { VirtualSink } from '../sinks/VirtualSink.js';
 import { GlitchDetector } from './sim/glitchDetector.js';
-import { channel } from './helpers/signals.js';
+import { channel, concatArrays } from './helpers/signals.js';
 
 const A = 10000;
 
@@ -69,16 +69,6 @@ function drive(core: JitterCore, from: number, ms: number, feed: (t: number) => 
     res.detector.feed(f.data, f.channels);
   }
   return res;
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Largest sample-to-sample step: a click shows up as a step far above the tone's own slope. */
@@ -164,7 +154,7 @@ t.test('prebuffers silently, starts at the target with a fade-in, then plays the
   t.equal(s.state, 'playing');
   t.equal(s.concealmentEvents, 0, 'no underrun');
   t.equal(d.detector.count, 0, 'no glitch');
-  const out = concat(d.out);
+  const out = concatArrays(d.out);
   const first = out.findIndex((v) => v !== 0);
   t.ok(first >= 0 && first <= 80 * 48, `silence until the start level (60 ms + half a packet) is reached (audio from sample ${first})`);
   t.ok(Math.abs(out[first]!) < 50, 'the first sample is faded in');
@@ -196,7 +186,7 @@ t.test('an underrun is concealed with fades, counted, and leaves no extra latenc
   t.ok(s.dropped.stale >= 200 * 48, `the stale backlog was dropped (${s.dropped.stale / 48} ms)`);
   t.ok(Math.abs(s.currentDelayMs - before) <= 20, `latency is back: ${s.currentDelayMs} ms held, ${before} before`);
   const tonePeakStep = A * ((2 * Math.PI * 1000) / 48000);
-  const step = maxStep(concat(d.out));
+  const step = maxStep(concatArrays(d.out));
   t.ok(step <= tonePeakStep * 1.05, `no click: no step steeper than the tone itself (${step} vs ${tonePeakStep.toFixed(0)})`);
   balanced(t, s);
   core.destroy();
@@ -233,7 +223,7 @@ t.test('the hard cap drops the oldest audio, counted, and never blocks', async (
   const d = drive(core, 0, 2000, (ms) => (ms === 100 ? Array.from({ length: 60 }, () => tone.frame(20)) : []), undefined, 500);
   s = core.stats;
   t.ok(s.dropped.overflow > 2000 * 16, 'more dropped while playing');
-  t.ok(maxStep(concat(d.out)) <= A * ((2 * Math.PI * 500) / 16000) * 2, 'the cut has no click');
+  t.ok(maxStep(concatArrays(d.out)) <= A * ((2 * Math.PI * 500) / 16000) * 2, 'the cut has no click');
   balanced(t, s);
   core.destroy();
 });
@@ -440,7 +430,7 @@ t.test('stereo in, stereo out, channels kept apart', async (t) => {
   const core = new JitterCore({ sampleRate: 48000, channels: 2 });
   const tone = new Tone(48000, 1000, 2);
   const d = drive(core, 0, 3000, (ms) => (ms % 20 === 0 ? [tone.frame(20)] : []));
-  const out = concat(d.out);
+  const out = concatArrays(d.out);
   t.same(channel(out, 2, 0), channel(out, 2, 1), 'both channels identical, as sent');
   t.equal(d.detector.count, 0);
   balanced(t, core.stats);

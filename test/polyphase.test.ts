@@ -7,17 +7,7 @@ import { KERNEL_WASM_BASE64 } from '../lib/polyphase/kernelWasm.js';
 import { MAX_TABLE_BYTES, PolyphaseResampler } from '../lib/polyphase/PolyphaseResampler.js';
 import { createResampler, resamplerEngine } from '../lib/resampler.js';
 import { loadSpeex, SpeexResampler } from '../lib/speex.js';
-import { idealSine, prng, sineFitSnrDb, snrDb, toneLevelDb } from './helpers/signals.js';
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import { concatArrays, idealSine, prng, sineFitSnrDb, snrDb, toneLevelDb } from './helpers/signals.js';
 
 const int16 = (x: Float64Array) => Int16Array.from(x, Math.round);
 
@@ -31,7 +21,14 @@ function runAll(r: { skipZeros(): void; process(x: Int16Array): Int16Array; flus
     at += n;
   }
   parts.push(r.flush());
-  return concat(parts);
+  return concatArrays(parts);
+}
+
+/** The first index where `a` and `b` differ (−1 if identical): tap's deep equality is slow on long arrays. */
+function firstDiff(a: Int16Array, b: Int16Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return a.length === b.length ? -1 : n;
 }
 
 const PAIRS: Array<[number, number]> = [
@@ -87,7 +84,7 @@ t.test('createResampler falls back to speex for a ratio it cannot tabulate', asy
   t.type(a, PolyphaseResampler);
   t.type(b, SpeexResampler);
   b.skipZeros();
-  const out = concat([b.process(new Int16Array(4410).fill(1000)), b.flush()]);
+  const out = concatArrays([b.process(new Int16Array(4410).fill(1000)), b.flush()]);
   t.equal(out.length, Math.ceil((4410 * 47999) / 44100));
   a.destroy();
   b.destroy();
@@ -102,7 +99,7 @@ t.test('exact length ceil(input × ratio) and the same samples for any chunking'
       const a = runAll(new PolyphaseResampler(ch, i, o, 4), x, ch, [frames]);
       const b = runAll(new PolyphaseResampler(ch, i, o, 4), x, ch, [1, 37, 441, 0, 5, 1999]);
       t.equal(a.length / ch, Math.ceil((frames * o) / i), `${i} → ${o}, ${ch} ch, ${frames} frames`);
-      t.same(b, a, `${i} → ${o}, ${ch} ch: chunking does not change a sample`);
+      t.equal(firstDiff(b, a), -1, `${i} → ${o}, ${ch} ch: chunking does not change a sample`);
     }
   }
 });
@@ -183,8 +180,8 @@ t.test('mixing on the way in equals mixing first (2 → 1 by the SIMD loader, 3 
     }
     a.push(fused.flush());
     b.push(sep.flush());
-    t.same(concat(a), concat(b), `${from} → ${to} on the way in: sample-exact`);
-    t.equal(concat(a).length / to, Math.ceil((9001 * 48000) / 44100));
+    t.equal(firstDiff(concatArrays(a), concatArrays(b)), -1, `${from} → ${to} on the way in: sample-exact`);
+    t.equal(concatArrays(a).length / to, Math.ceil((9001 * 48000) / 44100));
   }
   t.equal(new PolyphaseResampler(1, 44100, 48000, 4).inputLatency, 32, 'the lookahead is half the filter');
   t.equal(new PolyphaseResampler(1, 48000, 16000, 4).inputLatency, 96);
@@ -194,20 +191,20 @@ t.test('mixing on the way in equals mixing first (2 → 1 by the SIMD loader, 3 
 });
 
 t.test('a first call far larger than the initial layout grows the memory and keeps the history', async (t) => {
-  const x = int16(idealSine(44100, 997, 44100 * 30, 0.5));
+  const x = int16(idealSine(44100, 997, 44100 * 12, 0.5));
   const r = new PolyphaseResampler(1, 44100, 48000, 4);
   const small = new PolyphaseResampler(1, 44100, 48000, 4);
-  const a = runAll(r, x, 1, [100, 44100 * 20, 7]);
+  const a = runAll(r, x, 1, [100, 44100 * 8, 7]);
   const b = runAll(small, x, 1, [441]);
-  t.same(a, b, 'growing mid-stream changes nothing');
-  t.equal(a.length, 48000 * 30);
+  t.equal(firstDiff(a, b), -1, 'growing mid-stream changes nothing');
+  t.equal(a.length, 48000 * 12);
 });
 
 t.test('without skipZeros the output carries the filter delay (half the taps) in front', async (t) => {
   const r = new PolyphaseResampler(1, 8000, 48000, 4);
   const impulse = new Int16Array(200);
   impulse[0] = 10000;
-  const out = concat([r.process(impulse), r.flush()]);
+  const out = concatArrays([r.process(impulse), r.flush()]);
   let peak = 0;
   for (let k = 1; k < out.length; k++) if (Math.abs(out[k]!) > Math.abs(out[peak]!)) peak = k;
   t.equal(peak, 32 * 6, 'the impulse comes out taps/2 input samples late (the lookahead skipZeros removes)');

@@ -1,17 +1,7 @@
 import t from 'tap';
 import { AudioPipelineError, ConfigError } from '../lib/errors.js';
 import { loadSpeex, speexLoaded, SpeexResampler, SPEEX_DEFAULT_QUALITY } from '../lib/speex.js';
-import { idealSine, prng, sineFitSnrDb, snrDb } from './helpers/signals.js';
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import { concatArrays, idealSine, prng, sineFitSnrDb, snrDb } from './helpers/signals.js';
 
 const int16 = (x: Float64Array) => Int16Array.from(x, Math.round);
 
@@ -99,7 +89,7 @@ t.test('output is aligned with input (skipZeros) and clean: SNR against the idea
   const mono = int16(idealSine(16000, 997, 16000, 0.9));
   const stereo = new Int16Array(mono.length * 2);
   for (let i = 0; i < mono.length; i++) stereo[2 * i] = stereo[2 * i + 1] = mono[i]!;
-  const out = concat([r.process(stereo.subarray(0, 7000)), r.process(stereo.subarray(7000)), r.flush()]);
+  const out = concatArrays([r.process(stereo.subarray(0, 7000)), r.process(stereo.subarray(7000)), r.flush()]);
   r.destroy();
   t.equal(out.length, 2 * 48000);
   const ideal = idealSine(48000, 997, 48000, 0.9);
@@ -114,7 +104,7 @@ t.test('one call can take a long input (the loop handles any size)', async (t) =
   await loadSpeex();
   const r = new SpeexResampler(1, 44100, 48000);
   r.skipZeros();
-  const out = concat([r.process(int16(idealSine(44100, 997, 441000, 0.5))), r.flush()]);
+  const out = concatArrays([r.process(int16(idealSine(44100, 997, 441000, 0.5))), r.flush()]);
   r.destroy();
   t.equal(out.length, 480000);
   const snr = sineFitSnrDb(out.subarray(4800, -4800), 48000, 997);
@@ -131,7 +121,7 @@ t.test('setRatio changes the ratio mid-stream without resetting the filter (drif
   t.equal(before.length, (16000 - held) * 3, 'nominal 1:3 until the change, lookahead held back');
   // The producer runs 1000 ppm fast: consume 1.001 input samples per nominal one. in/out = num/den.
   r.setRatio(16016, 48000);
-  const after = concat([r.process(x.subarray(16000)), r.flush()]);
+  const after = concatArrays([r.process(x.subarray(16000)), r.flush()]);
   r.destroy();
   const expected = ((16000 + held) * 48000) / 16016;
   t.ok(Math.abs(after.length - expected) < 4, `${after.length} samples after the change, ≈ ${expected.toFixed(1)}`);
@@ -139,7 +129,7 @@ t.test('setRatio changes the ratio mid-stream without resetting the filter (drif
   const tail = after.subarray(960, after.length - 960);
   const snr = sineFitSnrDb(tail, 48000, 997 * 1.001);
   t.ok(snr > 85, `after the change: SNR ${snr.toFixed(1)} dB`);
-  const across = concat([before.subarray(before.length - 480), after.subarray(0, 480)]);
+  const across = concatArrays([before.subarray(before.length - 480), after.subarray(0, 480)]);
   let maxStep = 0;
   for (let i = 1; i < across.length; i++) maxStep = Math.max(maxStep, Math.abs(across[i]! - across[i - 1]!));
   const slope = 0.9 * 32767 * ((2 * Math.PI * 997) / 48000);
@@ -177,14 +167,14 @@ t.test('process(input, inputChannels) mixes on the way in: the same output as mi
   }
   a.push(fused.flush());
   b.push(separate.flush());
-  t.same(concat(a), concat(b), '2 → 1 into the engine: sample-exact');
-  t.equal(concat(a).length, Math.ceil((9001 * 48000) / 44100));
+  t.same(concatArrays(a), concatArrays(b), '2 → 1 into the engine: sample-exact');
+  t.equal(concatArrays(a).length, Math.ceil((9001 * 48000) / 44100));
 
   const mono = random(3001);
   const up = new SpeexResampler(2, 16000, 48000);
   const upRef = new SpeexResampler(2, 16000, 48000);
-  const x = concat([up.process(mono.subarray(0, 1001), 1), up.process(mono.subarray(1001), 1), up.flush()]);
-  const y = concat([upRef.process(mixChannels(mono.subarray(0, 1001), 1, 2)), upRef.process(mixChannels(mono.subarray(1001), 1, 2)), upRef.flush()]);
+  const x = concatArrays([up.process(mono.subarray(0, 1001), 1), up.process(mono.subarray(1001), 1), up.flush()]);
+  const y = concatArrays([upRef.process(mixChannels(mono.subarray(0, 1001), 1, 2)), upRef.process(mixChannels(mono.subarray(1001), 1, 2)), upRef.flush()]);
   t.same(x, y, '1 → 2 into a stereo engine: sample-exact');
   t.throws(() => up.process(new Int16Array(6), 3), { name: 'FrameFormatError', code: 'ERR_CHANNEL_MIX' });
   for (const r of [fused, separate, up, upRef]) r.destroy();

@@ -47,13 +47,16 @@ export function prng(seed: number): () => number {
 
 /** The interleaved samples of `frames`, concatenated. */
 export function concatFrames(frames: readonly AudioFrame[]): Int16Array {
-  let n = 0;
-  for (const f of frames) n += f.data.length;
-  const out = new Int16Array(n);
+  return concatArrays(frames.map((f) => f.data));
+}
+
+/** `parts` end to end, in one new array. */
+export function concatArrays(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const f of frames) {
-    out.set(f.data, at);
-    at += f.data.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
   return out;
 }
