@@ -32,7 +32,7 @@ t.test('npm pack produces a tarball that installs and runs in an empty app', asy
     `
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
-import { decodeWav, rechunk, AudioPipelineError, InvalidAudioError } from 'livekit-audio-pipeline';
+import { decodeWav, rechunk, resample, resamplerEngine, AudioFrame, AudioPipelineError, InvalidAudioError } from 'livekit-audio-pipeline';
 
 // a 25 ms 48 kHz mono WAV → exact 10 ms frames
 const n = 1200;
@@ -48,13 +48,20 @@ await pipeline(Readable.from([wav]), decodeWav(), rechunk(), new Writable({ obje
 let bad;
 try { await pipeline(Readable.from([Buffer.from('not a wav file at all, sorry')]), decodeWav(), new Writable({ objectMode: true, write(_f, _e, cb) { cb(); } })); }
 catch (e) { bad = e; }
-console.log(JSON.stringify({ sizes, badIsTyped: bad instanceof InvalidAudioError && bad instanceof AudioPipelineError, code: bad?.code }));
+// 44.1 kHz stereo → 48 kHz mono through the polyphase kernel (its WASM ships inside the package)
+const stereo = new Int16Array(2 * 4410).fill(1000);
+let resampled = 0;
+await pipeline(Readable.from([new AudioFrame(stereo, 44100, 2, 4410)]), resample({ sampleRate: 48000, channels: 1 }),
+  new Writable({ objectMode: true, write(f, _e, cb) { resampled += f.samplesPerChannel; cb(); } }));
+console.log(JSON.stringify({ resampled, engine: resamplerEngine(44100, 48000), sizes, badIsTyped: bad instanceof InvalidAudioError && bad instanceof AudioPipelineError, code: bad?.code }));
 `,
   );
   const run = spawnSync('node', ['use.mjs'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
   t.equal(run.status, 0, run.stderr);
   const out = JSON.parse(run.stdout.trim().split('\n').pop()!);
   t.same(out.sizes, [480, 480, 480], 'three exact 10 ms frames, the last padded');
+  t.equal(out.engine, 'polyphase', 'the installed package resamples 44.1 → 48 kHz on the polyphase kernel');
+  t.equal(out.resampled, 4800, '100 ms of 44.1 kHz stereo → exactly 4800 samples of 48 kHz mono');
   t.equal(out.badIsTyped, true, 'malformed input is a typed error from the installed package');
 
   const help = spawnSync(join(app, 'node_modules/.bin/livekit-audio'), ['--help'], { encoding: 'utf8', timeout: 60_000 });
