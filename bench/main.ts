@@ -283,7 +283,7 @@ function tables(r: Results): string {
   const c = r.concurrency ?? [];
   const at = (mode: string, n: number) => c.find((x) => x.mode === mode && x.n === n);
   if (c.length) {
-    lines.push('### Concurrency', '', 'Each cell: CPU ms per stream-second · event-loop delay p99 ms · probe faults (glitches + dropout frames + sink underruns) · probe latency at the start → end of the window, ms.', '');
+    lines.push('### Concurrency', '', 'Each cell: CPU ms per stream-second · event-loop delay p99 ms (how late a due timer ran: the interval histogram minus its 5 ms resolution) · probe faults (glitches + dropout frames + sink underruns) · probe latency at the start → end of the window, ms.', '');
     lines.push(`| N | ${MODES_RUN.join(' | ')} |`, `|---|${MODES_RUN.map(() => '---').join('|')}|`);
     for (const n of N_VALUES) {
       const cells = MODES_RUN.map((m) => {
