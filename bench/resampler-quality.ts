@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { AudioFrame, AudioResampler, AudioResamplerQuality, dispose } from '@livekit/rtc-node';
 import { loadSpeex, SpeexResampler } from '../lib/speex.js';
 import { PolyphaseResampler } from '../lib/polyphase/PolyphaseResampler.js';
+import type { Resampler } from '../lib/resampler.js';
 import { resample } from '../transforms/resample.js';
 import { rechunk } from '../transforms/rechunk.js';
 import { idealSine, sine, sineFitSnrDb, splitFrame, toneLevelDb } from '../test/helpers/signals.js';
@@ -44,27 +45,20 @@ const PAIRS: Array<[number, number]> = [
   [48000, 16000],
 ];
 
-function speex(q: number): EngineSpec {
+/** One of our engines (lib/resampler.ts's shape), mono, aligned with its input. */
+function ours(name: string, make: (inRate: number, outRate: number) => Resampler): EngineSpec {
   return {
-    name: `speex q${q}`,
+    name,
     make(inRate, outRate) {
-      const r = new SpeexResampler(1, inRate, outRate, q);
+      const r = make(inRate, outRate);
       r.skipZeros();
       return { push: (x) => r.process(x), flush: () => r.flush(), close: () => r.destroy() };
     },
   };
 }
 
-function polyphase(q: number): EngineSpec {
-  return {
-    name: `polyphase q${q}`,
-    make(inRate, outRate) {
-      const r = new PolyphaseResampler(1, inRate, outRate, q);
-      r.skipZeros();
-      return { push: (x) => r.process(x), flush: () => r.flush(), close: () => r.destroy() };
-    },
-  };
-}
+const speex = (q: number) => ours(`speex q${q}`, (i, o) => new SpeexResampler(1, i, o, q));
+const polyphase = (q: number) => ours(`polyphase q${q}`, (i, o) => new PolyphaseResampler(1, i, o, q));
 
 function soxr(q: AudioResamplerQuality): EngineSpec {
   return {

@@ -36,7 +36,7 @@ interface KernelExports {
 let kernelModule: WebAssembly.Module | undefined;
 
 function instantiate(): KernelExports {
-  // compiled once (447 bytes, synchronous), instantiated per resampler: each gets its own memory
+  // compiled once (under 1 KB, so synchronously), instantiated per resampler: each gets its own memory
   kernelModule ??= new WebAssembly.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
   return new WebAssembly.Instance(kernelModule).exports as unknown as KernelExports;
 }
