@@ -12,6 +12,21 @@
  *   test/decodePcm.test.ts and docs/decoding.md).
  */
 
+/**
+ * The sample rates audio uses, Hz, inclusive: every decoder, the resampler engines and the sinks refuse a rate
+ * outside it with a typed error (a header that says 1 Hz is hostile, not audio). 1 kHz is below any real codec;
+ * 768 kHz is the highest rate audio files are made at (DXD ×2).
+ */
+export const SAMPLE_RATE_RANGE = [1000, 768000] as const;
+
+/** True when `rate` is an integer in SAMPLE_RATE_RANGE. */
+export function isAudioSampleRate(rate: unknown): rate is number {
+  return Number.isInteger(rate) && (rate as number) >= SAMPLE_RATE_RANGE[0] && (rate as number) <= SAMPLE_RATE_RANGE[1];
+}
+
+/** The most channels any stage accepts (a frame of 10 ms at 768 kHz × 64 channels is still ~1 MB). */
+export const MAX_CHANNELS = 64;
+
 /** Sample encodings the decoders understand. Multi-byte encodings are little-endian unless named `be`. */
 export type SampleEncoding = 'u8' | 's16le' | 's16be' | 's24le' | 's32le' | 'f32le' | 'f64le' | 'mulaw' | 'alaw';
 
