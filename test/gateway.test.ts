@@ -3,7 +3,7 @@
  * checks, the close code for each bad message class, max message size, secret), the CLI, against real `ws`
  * clients on 127.0.0.1 and the loopback default.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +11,9 @@ import { WebSocket } from 'ws';
 import { dispose, type LocalTrackPublication } from '@livekit/rtc-node';
 import { RawPcmStream, pcmFormat, pcmFormatFromQuery } from '../lib/gateway/rawPcm.js';
 import { CloseCode, ProtocolError } from '../lib/gateway/protocol.js';
-import { createGateway, type Gateway, type GatewayOptions } from '../lib/gateway/server.js';
+import { createGateway } from '../lib/gateway/server.js';
 import type { ConnectionRecord } from '../lib/gateway/connection.js';
+import { client, media, SID, START, startGateway, upgradeStatus } from './helpers/gatewayClient.js';
 import type { PublishTarget } from '../lib/publish.js';
 import { ConfigError } from '../lib/errors.js';
 import { VirtualClock } from '../lib/clock.js';
@@ -88,89 +89,6 @@ t.test('RawPcmStream: format first (query or JSON), then binary only', (t) => {
 });
 
 // ---- the server --------------------------------------------------------------------------------------------
-
-const SID = 'MZ00000000000000000000000000000001';
-const START = {
-  event: 'start',
-  sequenceNumber: '1',
-  streamSid: SID,
-  start: {
-    streamSid: SID,
-    callSid: 'CA1',
-    tracks: ['inbound'],
-    customParameters: {},
-    mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-  },
-};
-const media = (chunk: number, payload = Buffer.alloc(160, 0xff).toString('base64')) => ({
-  event: 'media',
-  sequenceNumber: String(chunk + 1),
-  streamSid: SID,
-  media: { track: 'inbound', chunk: String(chunk), timestamp: String((chunk - 1) * 20), payload },
-});
-
-interface Started {
-  gw: Gateway;
-  url: string;
-  records: ConnectionRecord[];
-  /** The record of the connection whose client socket has this local port. */
-  recordOf(ws: WebSocket): Promise<ConnectionRecord>;
-}
-
-async function startGateway(t: Test, opts: GatewayOptions = {}): Promise<Started> {
-  const records: ConnectionRecord[] = [];
-  const waiters: (() => void)[] = [];
-  const gw = createGateway({
-    port: 0,
-    log: (r) => {
-      records.push(r);
-      for (const w of waiters.splice(0)) w();
-    },
-    ...opts,
-  });
-  const addr = await gw.listen();
-  t.teardown(() => gw.close());
-  const recordOf = async (ws: WebSocket) => {
-    const remote = `127.0.0.1:${portOf.get(ws)}`;
-    for (;;) {
-      const r = records.find((x) => x.remote === remote);
-      if (r) return r;
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-  };
-  return { gw, url: `ws://127.0.0.1:${addr.port}`, records, recordOf };
-}
-
-const portOf = new WeakMap<WebSocket, number>();
-
-/** Open a client; resolves once open, with a promise of its close code and reason. */
-async function client(url: string, headers: Record<string, string> = {}) {
-  const ws = new WebSocket(url, { headers });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  ws.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => {
-      portOf.set(ws, (ws as unknown as { _socket: net.Socket })._socket.localPort!);
-      resolve();
-    });
-    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
-    ws.once('error', reject);
-  });
-  return { ws, closed };
-}
-
-/** The HTTP status a refused upgrade gets. */
-async function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  try {
-    const { ws } = await client(url, headers);
-    ws.close();
-    return 101;
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
-}
 
 t.test('the server refuses each bad message class with its close code; others keep being served', async (t) => {
   const { url, gw, recordOf } = await startGateway(t, { maxMessageBytes: 4096 });

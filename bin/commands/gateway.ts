@@ -44,6 +44,14 @@ Options:
   --track-rate N|caller  Rate of the published tracks (a multiple of 100). Default caller: each call's own
                          rate (8000 for Twilio; 48000 when it has no whole 10 ms frame). WebRTC converts
                          to Opus's 48 kHz natively, so 48000 only adds resampling work on the main thread.
+  --max-calls N          Calls open at once; more get HTTP 503. Default 150 per process (measured capacity),
+                         fewer if the open-files limit cannot hold them (a warning says so).
+  --max-calls-per-ip N   Calls open at once from one address. Default 64 (raise it behind a proxy or for Twilio).
+  --first-audio-timeout-ms N  A call must send audio within N ms of connecting. Default 10000.
+  --idle-timeout-ms N    A call that sends nothing for N ms is closed. Default 15000.
+  --max-call-ms N        Longest call. Default 14400000 (4 h).
+  --twilio-auth-token T  /twilio upgrades must carry a valid X-Twilio-Signature. Default: env TWILIO_AUTH_TOKEN.
+  --public-url URL       The wss:// base URL Twilio connects to, when a proxy rewrites it (for the signature).
   --workers N|auto       Run N gateway processes on the same port (node:cluster; rtc-node cannot be shared
                          by worker threads, so processes are the unit of scale). auto = one per core.
                          Default: one process, no cluster.
@@ -150,6 +158,13 @@ function parseGatewayArgs(
       'queue-ms': { type: 'string' },
       'track-rate': { type: 'string' },
       workers: { type: 'string' },
+      'max-calls': { type: 'string' },
+      'max-calls-per-ip': { type: 'string' },
+      'first-audio-timeout-ms': { type: 'string' },
+      'idle-timeout-ms': { type: 'string' },
+      'max-call-ms': { type: 'string' },
+      'twilio-auth-token': { type: 'string' },
+      'public-url': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0]}'`);
@@ -171,6 +186,13 @@ function parseGatewayArgs(
     queueSizeMs: int('queue-ms', values['queue-ms']),
     sampleRate: values['track-rate'] === 'caller' ? 'caller' : int('track-rate', values['track-rate']),
     outDir: values.out,
+    maxCalls: int('max-calls', values['max-calls']),
+    maxCallsPerIp: int('max-calls-per-ip', values['max-calls-per-ip']),
+    firstAudioTimeoutMs: int('first-audio-timeout-ms', values['first-audio-timeout-ms']),
+    idleTimeoutMs: int('idle-timeout-ms', values['idle-timeout-ms']),
+    maxCallDurationMs: int('max-call-ms', values['max-call-ms']),
+    twilioAuthToken: values['twilio-auth-token'] ?? (env.TWILIO_AUTH_TOKEN || undefined),
+    publicUrl: values['public-url'],
     room: wantsRoom
       ? resolveCredentials(
           {

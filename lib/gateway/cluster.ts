@@ -12,8 +12,7 @@
  * everywhere but Windows). With `port: 0` every worker gets the same random port (cluster semantics: the
  * primary binds once per address/port key), reported by `ready`.
  *
- * The primary runs no audio. It forks the workers, restarts one that dies (after a backoff that grows while
- * workers keep dying, so a crash loop cannot spin), and relays each ended connection's stats record, tagged
+ * The primary runs no audio. It forks the workers, restarts one that dies, and relays each ended connection's stats record, tagged
  * with the worker's pid, to `log`. On close (or SIGTERM/SIGINT) it stops restarting and tells every worker
  * to close its gateway — connections get a 1001 close and their queued audio plays out — then waits for
  * them to exit; a worker still alive after `shutdownTimeoutMs` is killed.
@@ -74,9 +73,14 @@ const SLOT_ENV = 'LIVEKIT_AUDIO_CLUSTER_SLOT';
 const MSG_HELLO = 'livekit-audio:hello'; // worker → primary: it listens for control messages now
 const MSG_RECORD = 'livekit-audio:record';
 const MSG_SHUTDOWN = 'livekit-audio:shutdown';
-/** A worker that dies within this long of its start counts towards the crash backoff. */
+/** A worker that dies within this long of its start counts towards its slot's crash backoff. */
 const CRASH_WINDOW_MS = 30_000;
-const MAX_RESTART_DELAY_MS = 30_000;
+/**
+ * Restart delays stay short: a long backoff would let whoever can crash workers keep the port closed (a client
+ * once could: ten requests left it refusing for 36 s). The backoff is per slot, and a slot whose death left no
+ * worker listening restarts at once — it only stops a crash loop from spinning a core.
+ */
+const MAX_RESTART_DELAY_MS = 2000;
 
 let running: GatewayCluster | undefined;
 
@@ -105,7 +109,7 @@ export function startGatewayCluster(opts: GatewayClusterOptions = {}): GatewayCl
       w.process.kill('SIGTERM'); // its IPC channel is gone: it still handles SIGTERM
     }
   };
-  const recentCrashes: number[] = [];
+  const recentCrashes = new Map<number, number[]>(); // slot → start times of its recent early deaths
   let restarts = 0;
   let closing: Promise<void> | undefined;
   let address: AddressInfo | undefined;
@@ -156,9 +160,11 @@ export function startGatewayCluster(opts: GatewayClusterOptions = {}): GatewayCl
         return;
       }
       const now = Date.now();
-      if (lived < CRASH_WINDOW_MS) recentCrashes.push(now);
-      while (recentCrashes.length && recentCrashes[0]! < now - CRASH_WINDOW_MS) recentCrashes.shift();
-      const delayMs = Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** Math.max(0, recentCrashes.length - 1));
+      const crashes = (recentCrashes.get(slot) ?? []).filter((at) => at >= now - CRASH_WINDOW_MS);
+      if (lived < CRASH_WINDOW_MS) crashes.push(now);
+      recentCrashes.set(slot, crashes);
+      const othersServing = [...slots.values()].some((w) => !w.isDead());
+      const delayMs = othersServing ? Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** Math.max(0, crashes.length - 1)) : 0;
       onEvent({ event: 'worker.restart', slot, delayMs });
       const timer = setTimeout(() => {
         timers.delete(timer);

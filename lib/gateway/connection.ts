@@ -10,6 +10,10 @@
  * buffer is where the producer's clock meets the sink's. A client that breaks the protocol gets a close
  * frame with a code and reason (ProtocolError); the audio it sent until then still plays out. When the socket
  * closes and the pipeline has drained, `done` resolves with one stats record.
+ *
+ * Deadlines (CallDeadlines): the first audio must come within `firstAudioMs`, a call silent for `idleMs` is
+ * closed, and none lasts longer than `maxDurationMs` — each a 1008 close with its own code. Every entry point
+ * from the network or a timer is guarded: a defect that throws closes this call with 1011, never the process.
  */
 import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
@@ -45,6 +49,13 @@ export interface ConnectionInfo {
 
 export type SinkFactory = (info: ConnectionInfo) => Promise<ConnectionSink>;
 
+/** How long a call may take to start, stay silent, and last (ms). */
+export interface CallDeadlines {
+  firstAudioMs: number;
+  idleMs: number;
+  maxDurationMs: number;
+}
+
 export interface ConnectionOptions {
   id: string;
   /** 'auto' decides on the first message: JSON with an "event" is Twilio, anything else raw PCM. */
@@ -62,6 +73,10 @@ export interface ConnectionOptions {
    */
   authorizeStart?: (start: TwilioStart) => boolean;
   authDeadlineMs?: number;
+  /** Default: none (a call may stay as long as it likes). */
+  deadlines?: CallDeadlines;
+  /** Told about a defect that closed this call with 1011 (the gateway counts and logs it). */
+  onUnexpectedError?: (err: unknown) => void;
   clock?: Clock;
 }
 
@@ -116,6 +131,9 @@ export class GatewayConnection {
   #remote: string;
   #path: string;
   #authTimer: TimerHandle | undefined;
+  #deadlineTimer: TimerHandle | undefined;
+  #lastMessageAt: number;
+  #audioStarted = false;
 
   constructor(ws: WebSocket, req: IncomingMessage, opts: ConnectionOptions) {
     this.id = opts.id;
@@ -123,25 +141,18 @@ export class GatewayConnection {
     this.#opts = opts;
     this.#clock = opts.clock ?? realClock;
     this.#t0 = this.#clock.now();
+    this.#lastMessageAt = this.#t0;
     this.#remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-    this.#path = (req.url ?? '/').split('?')[0]!;
-    if (opts.authorizeStart) {
-      this.#authTimer = this.#clock.setTimeout(
-        () => this.#refuse(unauthorized('no Twilio "start" with the secret in its customParameters')),
-        opts.authDeadlineMs ?? 5000,
-      );
-    }
-    if (opts.mode === 'twilio') this.#useTwilio();
-    if (opts.mode === 'pcm' || opts.format) this.#usePcm(opts.format);
+    this.#path = (req.url ?? '/').split('?')[0]!.slice(0, 200);
     const closed = new Promise<void>((resolve) => {
       ws.on('close', (code, reason) => {
         this.#close ??= { code, reason: reason.toString('utf8'), by: 'client' };
-        if (this.#authTimer) this.#clock.clearTimeout(this.#authTimer);
-        this.#endInput();
+        this.#clearTimers();
+        this.#guard(() => this.#endInput());
         resolve();
       });
     });
-    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('message', (data, isBinary) => this.#guard(() => this.#onMessage(data, isBinary)));
     // 'error' precedes 'close' (e.g. a message over maxPayload: ws closes with 1009 itself)
     ws.on('error', (err) => {
       const code = (err as { code?: string }).code ?? 'ERR_WEBSOCKET';
@@ -149,6 +160,67 @@ export class GatewayConnection {
       this.#close ??= { code: wsErrorCloseCode(err), reason: err.message, by: 'gateway' };
     });
     this.done = closed.then(() => this.#pipeline).then(() => this.#record());
+    this.#guard(() => {
+      if (opts.authorizeStart) {
+        this.#authTimer = this.#clock.setTimeout(
+          () => this.#guard(() => this.#refuse(unauthorized('no Twilio "start" with the secret in its customParameters'))),
+          opts.authDeadlineMs ?? 5000,
+        );
+      }
+      if (opts.deadlines) this.#armDeadline(Math.min(opts.deadlines.firstAudioMs, opts.deadlines.idleMs));
+      if (opts.mode === 'twilio') this.#useTwilio();
+      if (opts.mode === 'pcm' || opts.format) this.#usePcm(opts.format);
+    });
+  }
+
+  /** Run one entry point from the network or a timer: a protocol error refuses, a defect closes with 1011. */
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      try {
+        if (err instanceof ProtocolError) this.#refuse(err);
+        else {
+          this.#opts.onUnexpectedError?.(err);
+          this.#fail(err, CloseCode.INTERNAL_ERROR);
+        }
+      } catch {
+        this.#ws.terminate();
+      }
+    }
+  }
+
+  /** One timer for every deadline: it fires at the nearest and re-arms for the next. */
+  #armDeadline(inMs: number): void {
+    this.#deadlineTimer = this.#clock.setTimeout(() => this.#guard(() => this.#checkDeadlines()), Math.max(1, inMs));
+  }
+
+  #checkDeadlines(): void {
+    const d = this.#opts.deadlines!;
+    const now = this.#clock.now();
+    const age = now - this.#t0;
+    if (age >= d.maxDurationMs) {
+      throw new ProtocolError(CloseCode.POLICY_VIOLATION, 'ERR_GATEWAY_MAX_DURATION', `call longer than ${d.maxDurationMs} ms`);
+    }
+    if (!this.#audioStarted && age >= d.firstAudioMs) {
+      throw new ProtocolError(CloseCode.POLICY_VIOLATION, 'ERR_GATEWAY_NO_AUDIO', `no audio within ${d.firstAudioMs} ms`);
+    }
+    const silent = now - this.#lastMessageAt;
+    if (silent >= d.idleMs) {
+      throw new ProtocolError(CloseCode.POLICY_VIOLATION, 'ERR_GATEWAY_IDLE', `nothing received for ${d.idleMs} ms`);
+    }
+    const next = Math.min(
+      d.maxDurationMs - age,
+      d.idleMs - silent,
+      this.#audioStarted ? Infinity : d.firstAudioMs - age,
+    );
+    this.#armDeadline(next);
+  }
+
+  #clearTimers(): void {
+    if (this.#authTimer) this.#clock.clearTimeout(this.#authTimer);
+    if (this.#deadlineTimer) this.#clock.clearTimeout(this.#deadlineTimer);
+    this.#authTimer = this.#deadlineTimer = undefined;
   }
 
   get protocol(): GatewayProtocol | null {
@@ -170,13 +242,10 @@ export class GatewayConnection {
     const buf = data as Buffer; // binaryType 'nodebuffer' (the default): always one Buffer, fragments joined
     this.#messages++;
     this.#bytes += buf.length;
-    try {
-      if (this.#twilio) this.#onTwilio(this.#twilio.handleMessage(buf, isBinary));
-      else if (this.#pcm) this.#onPcm(this.#pcm.handleMessage(buf, isBinary));
-      else this.#detect(buf, isBinary);
-    } catch (err) {
-      this.#refuse(err);
-    }
+    this.#lastMessageAt = this.#clock.now();
+    if (this.#twilio) this.#onTwilio(this.#twilio.handleMessage(buf, isBinary));
+    else if (this.#pcm) this.#onPcm(this.#pcm.handleMessage(buf, isBinary));
+    else this.#detect(buf, isBinary);
   }
 
   /** The first message of an 'auto' connection decides its protocol. */
@@ -229,6 +298,7 @@ export class GatewayConnection {
   }
 
   #write(bytes: Buffer): void {
+    this.#audioStarted = true;
     this.#audioBytes += bytes.length;
     this.#chain!.decoder.write(bytes);
   }
@@ -298,21 +368,23 @@ export class GatewayConnection {
   }
 
   /** The gateway failed this connection (pipeline, sink): 1007 for undecodable audio, else 1011. */
-  #fail(err: unknown): void {
+  #fail(err: unknown, forced?: number): void {
     const e = toError(err);
     const code = (e as { code?: string }).code ?? 'ERR_GATEWAY';
     this.#error ??= { code, message: e.message };
     const closeCode =
-      err instanceof ProtocolError
+      forced ??
+      (err instanceof ProtocolError
         ? err.closeCode
         : err instanceof InvalidAudioError || err instanceof UnsupportedFormatError
           ? CloseCode.INVALID_PAYLOAD
-          : CloseCode.INTERNAL_ERROR;
-    this.#closeWith(closeCode, e.message);
+          : CloseCode.INTERNAL_ERROR);
+    this.#closeWith(closeCode, forced === undefined ? e.message : 'gateway error');
   }
 
   #closeWith(code: number, reason: string): void {
     this.#refusing = true;
+    this.#clearTimers();
     const r = closeReason(reason);
     this.#close ??= { code, reason: r, by: 'gateway' };
     if (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING) this.#ws.close(code, r);

@@ -8,13 +8,13 @@
  *   await gw.close();
  *
  * Routing by path: `…/twilio` is a Twilio Media Stream, `…/pcm` raw PCM, anything else decides on its first
- * message. The shared secret (if set) is checked at the HTTP upgrade — `Authorization: Bearer S`,
- * `X-Gateway-Secret: S` or `?secret=S` — in constant time; a wrong or missing one gets HTTP 401 and no socket.
- * Twilio cannot add headers or query strings to a stream URL, so a Twilio stream that presents no secret
- * at the upgrade may present it as the `secret` custom parameter of its `start` message instead.
+ * message. Everything a client sends is untrusted: the upgrade is checked in this order — a parsable target
+ * (else 400), room for the call (503), the secret or Twilio signature (401, lib/gateway/auth.ts), a valid
+ * format (400) — before any per-call resource exists. Each call then has deadlines (lib/gateway/connection.ts).
+ * Limits and their defaults: docs/security.md.
  */
 import http from 'node:http';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
@@ -29,9 +29,19 @@ import { createLoopback } from '../loopback.js';
 import { WavFileSink } from '../../sinks/WavFileSink.js';
 import type { AudioFrame } from '../frames.js';
 import type { JitterBufferOptions } from '../../transforms/jitterBuffer.js';
-import { GatewayConnection, type ConnectionRecord, type ConnectionSink, type SinkFactory } from './connection.js';
+import {
+  GatewayConnection,
+  type CallDeadlines,
+  type ConnectionRecord,
+  type ConnectionSink,
+  type SinkFactory,
+} from './connection.js';
 import { pcmFormatFromQuery } from './rawPcm.js';
 import type { TwilioStart } from './twilio.js';
+import { presentedSecret, secretDigest, secretMatches, validTwilioSignature } from './auth.js';
+import { Admission, defaultMaxCalls, type Refusal } from './admission.js';
+import { parseUpgradeTarget } from './upgrade.js';
+import { openFilesLimit } from '../openFilesLimit.js';
 
 export interface GatewayOptions {
   /** TCP port; 0 picks a free one (see `address`). Default 8080. */
@@ -69,7 +79,45 @@ export interface GatewayOptions {
   log?: (record: ConnectionRecord) => void;
   /** How long close() lets connections drain before cutting them. Default 3000 ms. */
   closeTimeoutMs?: number;
+  /**
+   * Most calls open at once; more are refused at the upgrade with HTTP 503. Default: the measured capacity of
+   * one process (150), lowered to what the open-files limit allows (admission.ts).
+   */
+  maxCalls?: number;
+  /** Most calls open at once from one remote address (503 beyond). Default 64; see docs/security.md. */
+  maxCallsPerIp?: number;
+  /** How long a client has to send a whole upgrade request. Default 10000 ms. */
+  handshakeTimeoutMs?: number;
+  /** A Twilio stream without the secret at the upgrade must show it in `start` within this. Default 5000 ms. */
+  authTimeoutMs?: number;
+  /** A call must send its first audio within this of connecting. Default 10000 ms. */
+  firstAudioTimeoutMs?: number;
+  /** A call that sends nothing for this long is closed. Default 15000 ms. */
+  idleTimeoutMs?: number;
+  /** A call is closed after this long, whatever it does. Default 4 h. */
+  maxCallDurationMs?: number;
+  /**
+   * Twilio auth token: `/twilio` upgrades must carry a valid `X-Twilio-Signature` (which also stands for the
+   * secret). Default: env TWILIO_AUTH_TOKEN is not read here; the CLI reads it.
+   */
+  twilioAuthToken?: string;
+  /** The base URL Twilio connects to (`wss://gw.example.com`), when a proxy changes it. Default wss://<Host>. */
+  publicUrl?: string;
+  /** Operational warnings (a low open-files limit, an unexpected error in a call). Default: a line on stderr. */
+  warn?: (message: string) => void;
   clock?: Clock;
+}
+
+/** Counters since the gateway was created. */
+export interface GatewayStats {
+  active: number;
+  accepted: number;
+  refused: Record<'badRequest' | 'capacity' | 'perIp' | 'unauthorized' | 'shuttingDown', number>;
+  /** Calls closed because the gateway itself failed unexpectedly (1011). */
+  failed: number;
+  /** The call cap in force and the open-files limit read at start. */
+  maxCalls: number;
+  openFiles: number | undefined;
 }
 
 export interface Gateway {
@@ -82,9 +130,18 @@ export interface Gateway {
   readonly connections: ReadonlyMap<string, GatewayConnection>;
   /** The room the gateway connected to (room given as connect options), once listening. */
   readonly room: Room | undefined;
+  readonly stats: GatewayStats;
 }
 
-const SECRET_DEADLINE_MS = 5000;
+/** Limit defaults (docs/security.md). */
+export const GATEWAY_LIMITS = {
+  maxCallsPerIp: 64,
+  handshakeTimeoutMs: 10_000,
+  authTimeoutMs: 5000,
+  firstAudioTimeoutMs: 10_000,
+  idleTimeoutMs: 15_000,
+  maxCallDurationMs: 4 * 3600_000,
+} as const;
 /** Loopback mode: how long after playout the last frames are awaited before the loopback closes. */
 const LOOPBACK_TAIL_MS = 50;
 
@@ -121,7 +178,42 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
   if (opts.secret !== undefined && opts.secret.length < 8) {
     throw new ConfigError('ERR_GATEWAY_OPTIONS', 'secret must be at least 8 characters');
   }
-  const secretDigest = opts.secret === undefined ? undefined : digest(opts.secret);
+  const secret = opts.secret === undefined ? undefined : secretDigest(opts.secret);
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`livekit-audio gateway: ${m}\n`));
+  const cap = defaultMaxCalls(openFilesLimit());
+  const maxCalls = positiveInt('maxCalls', opts.maxCalls ?? cap.maxCalls);
+  const maxCallsPerIp = positiveInt('maxCallsPerIp', opts.maxCallsPerIp ?? GATEWAY_LIMITS.maxCallsPerIp);
+  const handshakeTimeoutMs = positiveInt('handshakeTimeoutMs', opts.handshakeTimeoutMs ?? GATEWAY_LIMITS.handshakeTimeoutMs);
+  const authTimeoutMs = positiveInt('authTimeoutMs', opts.authTimeoutMs ?? GATEWAY_LIMITS.authTimeoutMs);
+  const deadlines: CallDeadlines = {
+    firstAudioMs: positiveInt('firstAudioTimeoutMs', opts.firstAudioTimeoutMs ?? GATEWAY_LIMITS.firstAudioTimeoutMs),
+    idleMs: positiveInt('idleTimeoutMs', opts.idleTimeoutMs ?? GATEWAY_LIMITS.idleTimeoutMs),
+    maxDurationMs: positiveInt('maxCallDurationMs', opts.maxCallDurationMs ?? GATEWAY_LIMITS.maxCallDurationMs),
+  };
+  if (opts.twilioAuthToken !== undefined && opts.twilioAuthToken.length === 0) {
+    throw new ConfigError('ERR_GATEWAY_OPTIONS', 'twilioAuthToken must not be empty');
+  }
+  if (cap.limitedByOpenFiles && opts.maxCalls === undefined) {
+    warn(
+      `the open-files limit (${cap.openFiles}) holds only ${cap.maxCalls} calls: maxCalls is ${cap.maxCalls}. ` +
+        'Raise it (ulimit -n, LimitNOFILE=) to carry more.',
+    );
+  } else if (cap.openFiles !== undefined && opts.maxCalls !== undefined && opts.maxCalls > defaultMaxCalls(cap.openFiles).maxCalls) {
+    warn(`maxCalls ${opts.maxCalls} is more than the open-files limit (${cap.openFiles}) safely holds`);
+  }
+  const admission = new Admission(maxCalls, maxCallsPerIp);
+  const stats: GatewayStats = {
+    active: 0,
+    accepted: 0,
+    refused: { badRequest: 0, capacity: 0, perIp: 0, unauthorized: 0, shuttingDown: 0 },
+    failed: 0,
+    maxCalls,
+    openFiles: cap.openFiles,
+  };
+  const onUnexpected = (id: string, err: unknown) => {
+    stats.failed++;
+    warn(`call ${id} failed unexpectedly and was closed: ${String((err as Error)?.stack ?? err).slice(0, 500)}`);
+  };
 
   const connections = new Map<string, GatewayConnection>();
   const pending = new Set<Promise<unknown>>();
@@ -145,59 +237,109 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
   // closeTimeout (how long a close handshake may take before ws cuts the socket) is missing from @types/ws
   const wsOptions = { noServer: true, maxPayload, closeTimeout: 5000 };
   const wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
-  const server = http.createServer((_req, res) => {
+  const server = http.createServer(
+    // checked every second rather than Node's default 30 s, so a slow handshake really ends at the deadline
+    { headersTimeout: handshakeTimeoutMs, requestTimeout: handshakeTimeoutMs, connectionsCheckingInterval: 1000 },
+    (_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
     res.end('livekit-audio gateway: connect with a WebSocket (paths /twilio, /pcm?rate=&channels=&encoding=)\n');
-  });
+    },
+  );
+  // a hard bound on sockets (each one a descriptor), whatever state they are in; refusals need a few spare
+  server.maxConnections = maxCalls + 64;
 
-  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+  const refuse = (socket: Socket, status: string, reason: keyof GatewayStats['refused'], body = '') => {
+    stats.refused[reason]++;
+    const extra = reason === 'capacity' || reason === 'perIp' ? 'retry-after: 5\r\n' : '';
+    const length = Buffer.byteLength(body);
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n${extra}content-type: text/plain\r\ncontent-length: ${length}\r\n\r\n${body}`);
+  };
+  const refusalStatus: Record<Refusal, [string, keyof GatewayStats['refused']]> = {
+    capacity: ['503 Service Unavailable', 'capacity'],
+    'per-ip': ['503 Service Unavailable', 'perIp'],
+  };
+
+  /** An upgrade request: every check before any per-call resource is made (see the header). */
+  function onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
     // http drops its own socket error handler on upgrade: a client reset while we refuse must not crash us
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    const presented = presentedSecret(req, url);
-    const mode = url.pathname.endsWith('/twilio') ? 'twilio' : url.pathname.endsWith('/pcm') ? 'pcm' : 'auto';
+    const target = parseUpgradeTarget(req.url);
+    if ('error' in target) return refuse(socket, '400 Bad Request', 'badRequest', target.error);
+    if (closing) return refuse(socket, '503 Service Unavailable', 'shuttingDown');
+    const ip = req.socket.remoteAddress ?? '?';
+    const full = admission.refusal(ip);
+    if (full) return refuse(socket, refusalStatus[full][0], refusalStatus[full][1], `gateway ${full === 'capacity' ? 'at capacity' : 'per-address limit reached'}`);
+    const { pathname, query } = target;
+    const mode = pathname.endsWith('/twilio') ? 'twilio' : pathname.endsWith('/pcm') ? 'pcm' : 'auto';
+    const signed =
+      opts.twilioAuthToken !== undefined && mode === 'twilio'
+        ? validTwilioSignature(req.headers, target.raw, opts.twilioAuthToken, opts.publicUrl)
+        : undefined;
+    if (signed === false) return refuse(socket, '401 Unauthorized', 'unauthorized');
+    const presented = presentedSecret(req.headers, query);
     // without a secret at the upgrade only a (possible) Twilio stream may proceed, to show it in `start`
-    const deferSecret =
-      secretDigest !== undefined && presented === undefined && mode !== 'pcm' && !url.searchParams.has('rate');
-    if (closing || (secretDigest && !deferSecret && !matches(presented, secretDigest))) {
-      const status = closing ? '503 Service Unavailable' : '401 Unauthorized';
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      return;
+    const declaresFormat = query.has('rate') || query.has('sampleRate');
+    const deferSecret = secret !== undefined && !signed && presented === undefined && mode !== 'pcm' && !declaresFormat;
+    if (secret && !signed && !deferSecret && !secretMatches(presented, secret)) {
+      return refuse(socket, '401 Unauthorized', 'unauthorized');
     }
     let format;
     try {
-      format = mode === 'twilio' ? undefined : pcmFormatFromQuery(url.searchParams);
+      format = mode === 'twilio' ? undefined : pcmFormatFromQuery(query);
     } catch (err) {
-      const msg = (err as Error).message;
-      const length = Buffer.byteLength(msg);
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: ${length}\r\n\r\n${msg}`);
-      return;
+      return refuse(socket, '400 Bad Request', 'badRequest', (err as Error).message);
     }
+    const release = admission.admit(ip);
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const id = `${prefix}-${++seq}`;
-      const conn = new GatewayConnection(ws, req, {
-        id,
-        mode,
-        format,
-        sink: sinkFactory,
-        sampleRate,
-        channels,
-        jitter: opts.jitter,
-        clock,
-        ...(deferSecret && {
-          authorizeStart: (start: TwilioStart) =>
-            matches(stringOrUndefined(start.customParameters.secret), secretDigest),
-          authDeadlineMs: SECRET_DEADLINE_MS,
-        }),
-      });
+      let conn: GatewayConnection;
+      try {
+        conn = new GatewayConnection(ws, req, {
+          id,
+          mode,
+          format,
+          sink: sinkFactory,
+          sampleRate,
+          channels,
+          jitter: opts.jitter,
+          clock,
+          deadlines,
+          onUnexpectedError: (err) => onUnexpected(id, err),
+          ...(deferSecret && {
+            authorizeStart: (start: TwilioStart) => secretMatches(stringOrUndefined(start.customParameters.secret), secret),
+            authDeadlineMs: authTimeoutMs,
+          }),
+        });
+      } catch (err) {
+        release();
+        onUnexpected(id, err);
+        ws.close(1011, 'gateway error');
+        return;
+      }
+      stats.accepted++;
       connections.set(id, conn);
       const done = conn.done.then((record) => {
         connections.delete(id);
+        release();
         log(record);
       });
       pending.add(done);
       void done.finally(() => pending.delete(done));
     });
+  }
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    try {
+      onUpgrade(req, socket, head);
+    } catch (err) {
+      // a defect here must cost one request, not the process
+      onUnexpected('upgrade', err);
+      socket.destroy();
+    }
+  });
+  server.on('clientError', (_err, socket: Socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
   });
 
   return {
@@ -242,6 +384,9 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
     connections,
     get room() {
       return room;
+    },
+    get stats() {
+      return { ...stats, active: admission.active, refused: { ...stats.refused } };
     },
   };
 }
@@ -290,23 +435,11 @@ function isConnectOptions(x: ConnectOptions | PublishTarget): x is ConnectOption
   return typeof (x as ConnectOptions).url === 'string';
 }
 
-function presentedSecret(req: http.IncomingMessage, url: URL): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7);
-  const header = req.headers['x-gateway-secret'];
-  if (typeof header === 'string') return header;
-  return url.searchParams.get('secret') ?? undefined;
-}
-
-/** SHA-256 both sides so the comparison takes the same time whatever the lengths. */
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-function matches(presented: string | undefined, expected: Buffer): boolean {
-  return presented !== undefined && timingSafeEqual(digest(presented), expected);
-}
-
 function stringOrUndefined(x: unknown): string | undefined {
   return typeof x === 'string' ? x : undefined;
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 1) throw new ConfigError('ERR_GATEWAY_OPTIONS', `${name} must be a positive integer, got ${String(v)}`);
+  return v;
 }
