@@ -39,3 +39,19 @@ export function closeReason(message: string): string {
   while (Buffer.byteLength(s) > 120) s = s.slice(0, -1);
   return s + '...';
 }
+
+/**
+ * A client's value, safe to put in a message: JSON text, cut short. Never String(v): a parsed object with a
+ * "toString" or "valueOf" key makes String() and Number() throw.
+ */
+export function shown(v: unknown, max = 40): string {
+  const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(typeof v));
+  return text.length > max ? text.slice(0, max) + '…' : text;
+}
+
+/** A client's number: a JSON number or a decimal string ("8000"); NaN for anything else (objects included). */
+export function numberFrom(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+  return NaN;
+}

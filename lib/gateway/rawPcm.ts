@@ -7,7 +7,7 @@
  * or in a first JSON text message: {"sampleRate":16000,"channels":1,"encoding":"s16le"} ("rate" is accepted
  * for "sampleRate"). channels defaults to 1 and encoding to s16le. After the format, only binary messages.
  */
-import { CloseCode, ProtocolError } from './protocol.js';
+import { CloseCode, numberFrom, ProtocolError, shown } from './protocol.js';
 import { parseJson } from './twilio.js';
 import { isSampleEncoding, SAMPLE_ENCODINGS, type SampleEncoding } from '../formats.js';
 
@@ -39,18 +39,21 @@ export function pcmFormat(decl: {
   channels?: unknown;
   encoding?: unknown;
 }): PcmFormat {
-  const sampleRate = Number(decl.sampleRate ?? decl.rate);
-  const channels = decl.channels === undefined ? 1 : Number(decl.channels);
+  if (typeof decl !== 'object' || decl === null || Array.isArray(decl)) {
+    throw new ProtocolError(CloseCode.POLICY_VIOLATION, 'ERR_PCM_FORMAT', 'the format must be a JSON object');
+  }
+  const sampleRate = numberFrom(decl.sampleRate ?? decl.rate);
+  const channels = decl.channels === undefined ? 1 : numberFrom(decl.channels);
   const encoding = decl.encoding ?? 's16le';
   if (!Number.isInteger(sampleRate) || sampleRate < PCM_RATE_RANGE[0] || sampleRate > PCM_RATE_RANGE[1]) {
-    const got = String(decl.sampleRate ?? decl.rate);
+    const got = shown(decl.sampleRate ?? decl.rate);
     throw unsupported(`sampleRate must be an integer in ${PCM_RATE_RANGE.join('..')} Hz, got ${got}`);
   }
   if (!Number.isInteger(channels) || channels < 1 || channels > PCM_MAX_CHANNELS) {
-    throw unsupported(`channels must be 1..${PCM_MAX_CHANNELS}, got ${String(decl.channels)}`);
+    throw unsupported(`channels must be 1..${PCM_MAX_CHANNELS}, got ${shown(decl.channels)}`);
   }
   if (!isSampleEncoding(encoding)) {
-    throw unsupported(`encoding must be one of ${SAMPLE_ENCODINGS.join(' ')}, got ${String(encoding).slice(0, 20)}`);
+    throw unsupported(`encoding must be one of ${SAMPLE_ENCODINGS.join(' ')}, got ${shown(encoding, 20)}`);
   }
   return { encoding, sampleRate, channels };
 }

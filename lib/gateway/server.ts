@@ -289,8 +289,9 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
     } catch (err) {
       return refuse(socket, '400 Bad Request', 'badRequest', (err as Error).message);
     }
-    const release = admission.admit(ip);
+    // ws may still refuse the handshake (a bad key or version) without calling back: admit only once it is done
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const release = admission.admit(ip);
       const id = `${prefix}-${++seq}`;
       let conn: GatewayConnection;
       try {

@@ -15,7 +15,7 @@
  * `TwilioStream` validates one connection's messages in order and throws ProtocolError for anything off;
  * sequence gaps and repeats are counted, not fatal (Twilio may drop media under load).
  */
-import { CloseCode, ProtocolError } from './protocol.js';
+import { CloseCode, numberFrom, ProtocolError, shown } from './protocol.js';
 
 export interface TwilioStart {
   streamSid: string;
@@ -150,7 +150,7 @@ export class TwilioStream {
   #checkStarted(m: Record<string, unknown> & { event: string }): void {
     if (this.#state !== 'started') throw policy('ERR_TWILIO_ORDER', `"${m.event}" before "start"`);
     if (m.streamSid !== undefined && m.streamSid !== this.#start!.streamSid) {
-      throw policy('ERR_TWILIO_STREAM', `streamSid ${String(m.streamSid).slice(0, 40)} is not this stream's`);
+      throw policy('ERR_TWILIO_STREAM', `streamSid ${shown(m.streamSid)} is not this stream's`);
     }
   }
 
@@ -191,8 +191,8 @@ function parseStart(m: Record<string, unknown>): TwilioStart {
     typeof fmt !== 'object' ||
     fmt === null ||
     fmt.encoding !== 'audio/x-mulaw' ||
-    Number(fmt.sampleRate) !== TWILIO_FORMAT.sampleRate ||
-    Number(fmt.channels) !== TWILIO_FORMAT.channels
+    numberFrom(fmt.sampleRate) !== TWILIO_FORMAT.sampleRate ||
+    numberFrom(fmt.channels) !== TWILIO_FORMAT.channels
   ) {
     throw new ProtocolError(
       CloseCode.UNSUPPORTED_DATA,
@@ -230,7 +230,7 @@ function field(m: Record<string, unknown>, name: string): Record<string, unknown
 function count(v: unknown, name: string): number {
   const n = typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-    throw policy('ERR_TWILIO_MESSAGE', `${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    throw policy('ERR_TWILIO_MESSAGE', `${name} must be a non-negative integer, got ${shown(v)}`);
   }
   return n;
 }
