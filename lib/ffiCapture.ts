@@ -12,7 +12,7 @@
  * What this does instead:
  * - writes the ~22 request bytes by hand. The wire format is FfiRequest.capture_audio_frame (field 27) {
  *   source_handle = 1, buffer = 2 { data_ptr = 1, num_channels = 2, sample_rate = 3, samples_per_channel = 4 } };
- * - passes the frame's own byteOffset (rtc-node ignores it: DESIGN.md). The native side copies the samples
+ * - passes the frame's own byteOffset (rtc-node ignores it: docs/design.md). The native side copies the samples
  *   during the request, so the caller may reuse or change the frame's buffer as soon as this returns;
  * - reads the async id back from the response and resolves the completion through ONE listener and a Map.
  *
@@ -28,6 +28,7 @@
  */
 import { createRequire } from 'node:module';
 import type { AudioFrame, AudioSource } from '@livekit/rtc-node';
+import { FrameFormatError } from './errors.js';
 
 /** `@livekit/rtc-ffi-bindings` versions whose capture request layout this file was verified against. */
 const VERIFIED_BINDINGS = /^0\.12\.\d+$/;
@@ -121,7 +122,21 @@ function listen(client: FfiClientLike): void {
 export function captureFrame(source: AudioSource, frame: AudioFrame): Promise<void> {
   const s = source as unknown as SourceInternals;
   if (s.closed) return Promise.reject(new Error('AudioSource is closed'));
-  if (frame.samplesPerChannel === 0) return Promise.resolve();
+  // native code reads samplesPerChannel × channels int16 from the pointer: never tell it more than the array holds
+  const { data, samplesPerChannel: spc, channels, sampleRate } = frame;
+  if (
+    !(data instanceof Int16Array) ||
+    !Number.isSafeInteger(spc) ||
+    !Number.isSafeInteger(channels) ||
+    !Number.isSafeInteger(sampleRate) ||
+    spc < 0 ||
+    channels < 1 ||
+    sampleRate < 1 ||
+    data.length !== spc * channels
+  ) {
+    return Promise.reject(new FrameFormatError('ERR_FRAME_LENGTH', 'captureFrame: the frame\'s data does not hold samplesPerChannel × channels int16 samples'));
+  }
+  if (spc === 0) return Promise.resolve();
   if (bindings === undefined) bindings = probeBindings();
   const client = ffiClient();
   if (!bindings || client === undefined) return Promise.reject(new Error('FFI capture is not available'));
@@ -129,7 +144,6 @@ export function captureFrame(source: AudioSource, frame: AudioFrame): Promise<vo
 
   if (source.queueSize > 0) trackPlayout(s, frame);
 
-  const data = frame.data;
   const ptr = bindings.livekitRetrievePtr(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   writeRequest(s.ffiHandle.handle, ptr, frame);
   const res = bindings.livekitFfiRequest(req.subarray(0, pos));

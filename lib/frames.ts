@@ -72,7 +72,12 @@ export function checkFrame(frame: unknown, sampleRate: number, channels: number,
       `${where} is configured for ${sampleRate} Hz / ${channels} ch but got a frame of ${frame.sampleRate} Hz / ${frame.channels} ch`,
     );
   }
-  if (!(frame.data instanceof Int16Array) || frame.data.length !== frame.samplesPerChannel * frame.channels) {
+  if (
+    !(frame.data instanceof Int16Array) ||
+    !Number.isSafeInteger(frame.samplesPerChannel) ||
+    frame.samplesPerChannel < 0 ||
+    frame.data.length !== frame.samplesPerChannel * frame.channels
+  ) {
     throw new FrameFormatError(
       'ERR_FRAME_LENGTH',
       `${where} got a frame whose data holds ${frame.data?.length} samples but declares ${frame.samplesPerChannel} × ${frame.channels}`,

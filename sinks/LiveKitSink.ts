@@ -26,6 +26,7 @@ import { realClock, type Clock } from '../lib/clock.js';
 import { AudioPipelineError, ConfigError, FrameFormatError, toError } from '../lib/errors.js';
 import { captureFrame, ffiCaptureSupported } from '../lib/ffiCapture.js';
 import { checkFrame, frameMs, ownedFrame, silentFrame, type AudioFrame } from '../lib/frames.js';
+import { isAudioSampleRate, MAX_CHANNELS, SAMPLE_RATE_RANGE } from '../lib/formats.js';
 import { Pacer, sharedPacer } from '../lib/pacer.js';
 import { framesMs, writableQueuedMs } from '../lib/stats.js';
 
@@ -265,14 +266,7 @@ export class LiveKitSink extends Writable {
   override _write(chunk: unknown, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     let frame: AudioFrame;
     try {
-      frame = checkFrame(chunk, this.sampleRate, this.channels, 'LiveKitSink');
-      if (this.mode === 'direct' && frame.samplesPerChannel !== this.#frameSize) {
-        throw new FrameFormatError(
-          'ERR_FRAME_SIZE',
-          `LiveKitSink in direct mode takes exactly 10 ms frames (${this.#frameSize} samples per channel at ` +
-            `${this.sampleRate} Hz), got ${frame.samplesPerChannel}; use rechunk()`,
-        );
-      }
+      frame = this.#checked(chunk);
     } catch (err) {
       cb(toError(err));
       return;
@@ -348,7 +342,24 @@ export class LiveKitSink extends Writable {
     this.#held = undefined;
   }
 
+  /** The frame, if this sink can play it as it is now; throws FrameFormatError. */
+  #checked(chunk: unknown): AudioFrame {
+    const frame = checkFrame(chunk, this.sampleRate, this.channels, 'LiveKitSink');
+    if (this.mode === 'direct' && frame.samplesPerChannel !== this.#frameSize) {
+      throw new FrameFormatError(
+        'ERR_FRAME_SIZE',
+        `LiveKitSink in direct mode takes exactly 10 ms frames (${this.#frameSize} samples per channel at ` +
+          `${this.sampleRate} Hz), got ${frame.samplesPerChannel}; use rechunk()`,
+      );
+    }
+    return frame;
+  }
+
   async #capture(frame: AudioFrame): Promise<void> {
+    // checked again here, not only in _write: a frame waits (a pacer slot, the prebuffer) and a caller may change
+    // it meanwhile; native code reads samplesPerChannel × channels samples from its buffer, so what it is told
+    // must be true at this moment. The capture below is synchronous up to the native copy.
+    this.#checked(frame);
     const c = this.#c;
     const start = this.#clock.now();
     c.firstCaptureAt ??= start;
@@ -361,7 +372,7 @@ export class LiveKitSink extends Writable {
     try {
       this.#fast &&= ffiCaptureSupported();
       // rtc-node's own captureFrame reads frame.data.buffer from offset 0, so a view would send the wrong
-      // samples (DESIGN.md); the FFI path passes the offset
+      // samples (docs/design.md); the FFI path passes the offset
       await (this.#fast ? captureFrame(this.source, frame) : this.source.captureFrame(ownedFrame(frame)));
     } catch (err) {
       throw new AudioPipelineError(
@@ -443,15 +454,16 @@ export class LiveKitSink extends Writable {
 }
 
 function checkSourceOptions(sampleRate: number, channels: number, queueSizeMs: number): void {
-  // rtc-node (and WebRTC behind it) works in 10 ms frames: rate/100 samples must be a whole number
-  if (!Number.isInteger(sampleRate) || sampleRate < 100 || sampleRate % 100 !== 0) {
+  // rtc-node (and WebRTC behind it) works in 10 ms frames: rate/100 samples must be a whole number. Every rate
+  // in SAMPLE_RATE_RANGE and up to MAX_CHANNELS channels was checked to play through the local loopback.
+  if (!isAudioSampleRate(sampleRate) || sampleRate % 100 !== 0) {
     throw new ConfigError(
       'ERR_SINK_OPTIONS',
-      `sampleRate must be a positive multiple of 100 Hz (whole 10 ms frames), got ${sampleRate}`,
+      `sampleRate must be a multiple of 100 Hz (whole 10 ms frames) in ${SAMPLE_RATE_RANGE.join('..')}, got ${sampleRate}`,
     );
   }
-  if (!Number.isInteger(channels) || channels < 1) {
-    throw new ConfigError('ERR_SINK_OPTIONS', `channels must be a positive integer, got ${channels}`);
+  if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
+    throw new ConfigError('ERR_SINK_OPTIONS', `channels must be an integer in 1..${MAX_CHANNELS}, got ${channels}`);
   }
   // rtc-node panics (kills the process) on a queue size that is not a multiple of 10
   if (!Number.isInteger(queueSizeMs) || queueSizeMs < 0 || queueSizeMs % TICK_MS !== 0) {
