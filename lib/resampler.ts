@@ -5,7 +5,7 @@
  * (the jitter buffer's drift correction) use SpeexResampler directly: only speex has `setRatio`.
  */
 import { PolyphaseResampler } from './polyphase/PolyphaseResampler.js';
-import { SpeexResampler, SPEEX_DEFAULT_QUALITY } from './speex.js';
+import { checkResamplerShape, SpeexResampler, SPEEX_DEFAULT_QUALITY } from './speex.js';
 
 /** What the stages use of an engine. */
 export interface Resampler {
@@ -28,6 +28,7 @@ export function resamplerEngine(inRate: number, outRate: number, quality = SPEEX
 
 /** A fixed-ratio resampler. The speex fallback needs `await loadSpeex()` first (stages do it on construction). */
 export function createResampler(channels: number, inRate: number, outRate: number, quality = SPEEX_DEFAULT_QUALITY): Resampler {
+  checkResamplerShape(channels, inRate, outRate);
   return resamplerEngine(inRate, outRate, quality) === 'polyphase'
     ? new PolyphaseResampler(channels, inRate, outRate, quality)
     : new SpeexResampler(channels, inRate, outRate, quality);

@@ -8,6 +8,7 @@
  */
 import { ConfigError, AudioPipelineError } from './errors.js';
 import { mixInto } from './mix.js';
+import { isAudioSampleRate, MAX_CHANNELS, SAMPLE_RATE_RANGE } from './formats.js';
 
 let wasm: SpeexWasmModule | undefined;
 let loading: Promise<SpeexWasmModule> | undefined;
@@ -55,9 +56,7 @@ export class SpeexResampler {
   /** quality 0–10 (speex scale). Requires `await loadSpeex()` first. */
   constructor(channels: number, inRate: number, outRate: number, quality = SPEEX_DEFAULT_QUALITY) {
     if (!wasm) throw new ConfigError('ERR_ENGINE_NOT_LOADED', 'call `await loadSpeex()` before creating a SpeexResampler');
-    for (const [name, v] of [['channels', channels], ['inRate', inRate], ['outRate', outRate]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new ConfigError('ERR_RESAMPLE_CONFIG', `${name} must be a positive integer, got ${v}`);
-    }
+    checkResamplerShape(channels, inRate, outRate);
     if (!Number.isInteger(quality) || quality < 0 || quality > 10) {
       throw new ConfigError('ERR_RESAMPLE_CONFIG', `quality must be an integer 0–10, got ${quality}`);
     }
@@ -65,7 +64,7 @@ export class SpeexResampler {
     this.#inRate = inRate;
     this.#outRate = outRate;
     this.#ratio = outRate / inRate;
-    this.#lens = wasm._malloc(2 * U32);
+    this.#lens = allocate(2 * U32);
     this.#st = wasm._speex_resampler_init(channels, inRate, outRate, quality, this.#lens);
     const err = wasm.HEAP32[this.#lens >> 2]!;
     if (this.#st === 0 || err !== 0) {
@@ -165,13 +164,36 @@ export class SpeexResampler {
     if (samples <= this.#inCap) return;
     if (this.#inPtr) wasm!._free(this.#inPtr);
     this.#inCap = Math.max(samples, 1024);
-    this.#inPtr = wasm!._malloc(this.#inCap * 2);
+    this.#inPtr = allocate(this.#inCap * 2);
   }
 
   #ensureOut(samples: number): void {
     if (samples <= this.#outCap) return;
     if (this.#outPtr) wasm!._free(this.#outPtr);
     this.#outCap = Math.max(samples, 1024);
-    this.#outPtr = wasm!._malloc(this.#outCap * 2);
+    this.#outPtr = allocate(this.#outCap * 2);
+  }
+}
+
+/**
+ * A WASM heap block, or a typed error: malloc returns 0 when the 2 GiB heap cannot grow, and writing through
+ * pointer 0 would corrupt the heap instead of failing.
+ */
+function allocate(bytes: number): number {
+  const ptr = wasm!._malloc(bytes);
+  if (ptr === 0) throw new AudioPipelineError('ERR_RESAMPLE_MEMORY', `speex resampler: cannot allocate ${bytes} bytes in the WASM heap`);
+  return ptr;
+}
+
+/**
+ * Refuse what no audio has (ConfigError ERR_RESAMPLE_CONFIG): a rate outside SAMPLE_RATE_RANGE (a 1 Hz input
+ * made the WASM allocation fail with an uncoded RuntimeError) or channels outside 1..MAX_CHANNELS.
+ */
+export function checkResamplerShape(channels: number, inRate: number, outRate: number): void {
+  for (const [name, v] of [['inRate', inRate], ['outRate', outRate]] as const) {
+    if (!isAudioSampleRate(v)) throw new ConfigError('ERR_RESAMPLE_CONFIG', `${name} must be an integer in ${SAMPLE_RATE_RANGE.join('..')} Hz, got ${v}`);
+  }
+  if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
+    throw new ConfigError('ERR_RESAMPLE_CONFIG', `channels must be an integer in 1..${MAX_CHANNELS}, got ${channels}`);
   }
 }

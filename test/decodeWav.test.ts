@@ -417,3 +417,36 @@ t.test('the fmt cap is exported and enforced at the limit', async (t) => {
   const big = Buffer.concat([head, chunk('fmt ', Buffer.alloc(MAX_HEADER_CHUNK_BYTES + 2)), chunk('data', PCM)]);
   await t.rejects(runDecoder([big], decodeWav()), new InvalidAudioError('ERR_WAV_CHUNK_SIZE', '"fmt " chunk at offset 12 declares 4098 bytes (limit 4096)'));
 });
+
+t.test('PCM in a container wider than its bit depth (blockAlign): 12 in 16, 20 in 24 read as the container; 24 in 32 as ALSA S24_LE', async (t) => {
+  const header = (bits: number, blockAlign: number, dataBytes: number) => {
+    const h = Buffer.alloc(44);
+    h.write('RIFF', 0, 'latin1');
+    h.writeUInt32LE(36 + dataBytes, 4);
+    h.write('WAVEfmt ', 8, 'latin1');
+    h.writeUInt32LE(16, 16);
+    h.writeUInt16LE(1, 20);
+    h.writeUInt16LE(1, 22);
+    h.writeUInt32LE(8000, 24);
+    h.writeUInt32LE(8000 * blockAlign, 28);
+    h.writeUInt16LE(blockAlign, 32);
+    h.writeUInt16LE(bits, 34);
+    h.write('data', 36, 'latin1');
+    h.writeUInt32LE(dataBytes, 40);
+    return h;
+  };
+  const values = [-32768, -4096, -16, 0, 16, 4096, 32752];
+  const le16 = Buffer.alloc(values.length * 2);
+  values.forEach((v, i) => le16.writeInt16LE(v, i * 2));
+  const twelve = await runDecoder([Buffer.concat([header(12, 2, le16.length), le16])], decodeWav());
+  t.same(Array.from(twelve.samples), values, '12-in-16: the container, left-justified (low 4 bits zero)');
+  const le24 = Buffer.alloc(values.length * 3);
+  values.forEach((v, i) => le24.writeIntLE(v * 256, i * 3, 3));
+  const twenty = await runDecoder([Buffer.concat([header(20, 3, le24.length), le24])], decodeWav());
+  t.same(Array.from(twenty.samples), values, '20-in-24: the container');
+  const le32 = Buffer.alloc(values.length * 4, 0xee); // the high byte of each S24_LE slot is not audio
+  values.forEach((v, i) => le32.writeIntLE(v * 256, i * 4, 3));
+  const s24in32 = await runDecoder([Buffer.concat([header(24, 4, le32.length), le32])], decodeWav());
+  t.same(Array.from(s24in32.samples), values, '24-in-32 (plain header, as arecord -f S24_LE writes): the low three bytes');
+  t.match(s24in32.formatEvents[0], { blockAlign: 4, bitsPerSample: 24 });
+});

@@ -5,6 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import { AudioFrame, frameMs, ownsBuffer } from '../lib/frames.js';
 import { Resample, resample } from '../transforms/resample.js';
 import { canMix, mixChannels } from '../lib/mix.js';
+import { createResampler } from '../lib/resampler.js';
+import { loadSpeex, SpeexResampler } from '../lib/speex.js';
 import {
   channel,
   concatFrames,
@@ -315,5 +317,21 @@ t.test('bad input is a FrameFormatError on the stream', async (t) => {
   ];
   for (const [what, frames, channels, code] of cases) {
     await t.rejects(run(resample({ sampleRate: 48000, channels }), frames), { name: 'FrameFormatError', code }, what);
+  }
+});
+
+t.test('impossible rates are typed errors, never a WebAssembly RuntimeError (a 1 Hz WAV used to reach speex)', async (t) => {
+  t.throws(() => resample({ sampleRate: 1, channels: 1 }), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG' });
+  t.throws(() => resample({ sampleRate: 768001, channels: 1 }), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG' });
+  await loadSpeex();
+  t.throws(() => createResampler(1, 2, 48000), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG', message: /inRate/ });
+  t.throws(() => new SpeexResampler(65, 8000, 48000), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG', message: /channels/ });
+  for (const rate of [1, 2, 999]) {
+    const r = resample({ sampleRate: 48000, channels: 1 });
+    const err = await new Promise<Error & { code?: string }>((resolve) => {
+      r.on('error', resolve);
+      r.write(new AudioFrame(new Int16Array(1), rate, 1, 1));
+    });
+    t.match(err, { name: 'FrameFormatError', code: 'ERR_FRAME_FORMAT' }, `a ${rate} Hz frame`);
   }
 });

@@ -1,30 +1,33 @@
 /**
- * decodeFile: a compressed (or WAV) file → AudioFrames of `frameMs` at `sampleRate`, decoded by
- * node-web-audio-api's decodeAudioData (symphonia: MP3, FLAC, Ogg Vorbis, AAC in ADTS or MP4 with the index up
- * front, WAV; not Opus).
+ * decodeFile: a compressed (or WAV) file → AudioFrames of `frameMs` at `sampleRate`.
  *
  *   await pipeline(decodeFile('speech.mp3', { sampleRate: 48000 }), rechunk(), sink);
  *   await pipeline(process.stdin, decodeFile(), rechunk(), sink);   // no source: write the file's bytes into it
  *
- * Rate change: decodeAudioData resamples to its context's rate, but measured here at only ~34 dB SNR
- * (44.1 → 48 kHz) and ~21 dB (→ 8 kHz) against 87 dB undisturbed. So the file's own rate is read from its header
- * (`sniffSampleRate`), decoding happens at that rate, and the project's resampler (lib/resampler.ts, ≈ 90 dB) makes
- * `sampleRate`. Only when the header cannot be read does decodeAudioData resample (`format.sourceSampleRate`
- * is then undefined).
+ * Before decoding, the container's headers are read (lib/decode/containers): a rate outside SAMPLE_RATE_RANGE,
+ * a cut file (unless `allowTruncated`), or a declared length whose decoded size is over `maxDecodedBytes` is
+ * refused with a typed error, without decoding. WAV then streams through decodeWav in this process; the other
+ * containers (MP3, FLAC, Ogg Vorbis/FLAC, AAC in ADTS or MP4; not Opus) are decoded by node-web-audio-api's
+ * decodeAudioData in a child process (lib/decode/nativeDecoder.ts) that is killed on destroy() and when its
+ * memory passes the cap, and that hands the audio back a block at a time, as frames are read.
  *
- * Whole-file, not streaming: the encoded bytes and the decoded float planes (channels × seconds × rate × 4 bytes,
- * ~21 MB per stereo minute at 44.1 kHz) are in memory together; frames are then made on demand. For long WAV
- * files use decodeWav, which streams.
+ * Rate change: decodeAudioData resamples to its context's rate, but measured here at only ~34 dB SNR
+ * (44.1 → 48 kHz) and ~21 dB (→ 8 kHz) against 87 dB undisturbed. So decoding happens at the file's own rate
+ * and the project's resampler (lib/resampler.ts, ≈ 90 dB) makes `sampleRate`. Only when the header cannot be
+ * read does decodeAudioData resample (`format.sourceSampleRate` is then undefined).
  */
-import { Duplex } from 'node:stream';
-import { createRequire } from 'node:module';
+import { Duplex, Readable } from 'node:stream';
 import { readFile, stat } from 'node:fs/promises';
 import { createFrame, samplesIn } from '../lib/frames.js';
 import { BufferOverflowError, ConfigError, InvalidAudioError, UnsupportedFormatError, toError } from '../lib/errors.js';
-import { floatToInt16 } from '../lib/formats.js';
+import { isAudioSampleRate, MAX_CHANNELS as MAX_SOURCE_CHANNELS, SAMPLE_RATE_RANGE } from '../lib/formats.js';
 import { createResampler, type Resampler } from '../lib/resampler.js';
 import { loadSpeex } from '../lib/speex.js';
 import { readableQueuedMs, type HoldsAudio } from '../lib/stats.js';
+import { probeContainer, type ContainerInfo } from '../lib/decode/containers/probe.js';
+import { readWavHeader } from '../lib/decode/containers/wav.js';
+import { NativeDecoder } from '../lib/decode/nativeDecoder.js';
+import { DecodeWav } from './decodeWav.js';
 
 /** A file path, a file: URL, or the file's bytes. */
 export type DecodeFileSource = string | URL | Uint8Array | ArrayBuffer;
@@ -38,6 +41,19 @@ export interface DecodeFileOptions {
   frameMs?: number;
   /** Refuse inputs larger than this many bytes (BufferOverflowError ERR_DECODE_TOO_LARGE). Default 256 MiB. */
   maxBytes?: number;
+  /**
+   * Refuse a compressed file whose decoded audio (32-bit float per sample per channel, at the file's rate, as
+   * the decoder holds it) would take more than this many bytes: up front when the headers declare the length,
+   * otherwise when the decoder process's memory passes 3× this (its measured peak is 2.1–2.5×) plus its own
+   * ~160 MB (BufferOverflowError ERR_DECODE_TOO_LONG). Default 256 MiB: 23 minutes of 48 kHz mono, 12 minutes
+   * of 44.1 kHz stereo. WAV streams, holds no decoded copy, and is not limited by it.
+   */
+  maxDecodedBytes?: number;
+  /**
+   * Decode a file that is cut short (its container says more follows) as the audio that is there. Default
+   * false: InvalidAudioError ERR_DECODE_TRUNCATED before any frame.
+   */
+  allowTruncated?: boolean;
 }
 
 /** What the `format` event reports once the file is decoded, before the first frame. */
@@ -59,21 +75,19 @@ const WRITABLE_HWM = 1;
 const RATE_RANGE = [2000, 384000] as const;
 const MAX_CHANNELS = 32;
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+/** WAV bytes handed to decodeWav at a time. */
+const WAV_SLICE_BYTES = 64 * 1024;
+export const DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024;
 
-/** The subset of node-web-audio-api used here (its own typings pull the DOM lib into every compilation unit). */
-interface DecodedAudio {
-  readonly length: number;
-  readonly numberOfChannels: number;
-  getChannelData(channel: number): Float32Array;
+/** Where decoded audio comes from: interleaved int16 blocks at the source rate, read on demand. */
+interface BlockSource {
+  rate: number;
+  channels: number;
+  /** Samples per channel it will give. */
+  length: number;
+  read(): Promise<Int16Array | null>;
+  close(): void;
 }
-interface WebAudio {
-  OfflineAudioContext: new (o: { numberOfChannels: number; length: number; sampleRate: number }) => {
-    decodeAudioData(data: ArrayBuffer): Promise<DecodedAudio>;
-  };
-}
-let webAudio: WebAudio | undefined;
-// Loaded on first use so that importing this package does not load the native addon.
-const loadWebAudio = (): WebAudio => (webAudio ??= createRequire(import.meta.url)('node-web-audio-api') as WebAudio);
 
 export function decodeFile(source?: DecodeFileSource | null, options?: DecodeFileOptions): DecodeFile;
 export function decodeFile(options?: DecodeFileOptions): DecodeFile;
@@ -91,22 +105,23 @@ export class DecodeFile extends Duplex implements HoldsAudio {
   readonly #source: DecodeFileSource | undefined;
   readonly #channels: number | undefined;
   readonly #maxBytes: number;
+  readonly #maxDecodedBytes: number;
+  readonly #allowTruncated: boolean;
   #input: Uint8Array[] = [];
   #inputBytes = 0;
   #started = false;
   #readWaiting = false;
-  /** Decoded float planes at the decode rate (one per output channel), and the next sample to convert. */
-  #planes: Float32Array[] | undefined;
-  #at = 0;
-  /** Input samples per channel converted per step. */
-  #block = 0;
+  #pumping = false;
+  /** The decoded audio, read a block at a time; undefined before the format is known and after the last block. */
+  #blocks: BlockSource | undefined;
+  #ended = false;
   #resampler: Resampler | undefined;
   /** Output samples (interleaved int16) made but not yet cut into frames. */
   #out: Int16Array[] = [];
   #outLen = 0;
 
   constructor(source?: DecodeFileSource, options: DecodeFileOptions = {}) {
-    const { sampleRate = 48000, channels, frameMs = 10, maxBytes = DEFAULT_MAX_BYTES } = options;
+    const { sampleRate = 48000, channels, frameMs = 10, maxBytes = DEFAULT_MAX_BYTES, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES } = options;
     if (source !== undefined && !isSource(source)) {
       throw new ConfigError('ERR_DECODE_SOURCE', `decodeFile: source must be a path, file URL, Buffer, Uint8Array or ArrayBuffer, got ${typeof source}`);
     }
@@ -116,8 +131,11 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     if (channels !== undefined && (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS)) {
       throw new ConfigError('ERR_DECODE_CHANNELS', `decodeFile: channels must be an integer in 1..${MAX_CHANNELS}, got ${String(channels)}`);
     }
-    if (!Number.isInteger(maxBytes) || maxBytes < 1) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
       throw new ConfigError('ERR_DECODE_MAX_BYTES', `decodeFile: maxBytes must be a positive integer, got ${String(maxBytes)}`);
+    }
+    if (!Number.isSafeInteger(maxDecodedBytes) || maxDecodedBytes < 1) {
+      throw new ConfigError('ERR_DECODE_MAX_BYTES', `decodeFile: maxDecodedBytes must be a positive integer, got ${String(maxDecodedBytes)}`);
     }
     const frameSamples = samplesIn(sampleRate, frameMs);
     super({
@@ -134,6 +152,8 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     this.#source = source;
     this.#channels = channels;
     this.#maxBytes = maxBytes;
+    this.#maxDecodedBytes = maxDecodedBytes;
+    this.#allowTruncated = options.allowTruncated === true;
   }
 
   /** Frames waiting in the readable buffer. (Decoded audio not yet made into frames is the source, not a queue.) */
@@ -163,8 +183,8 @@ export class DecodeFile extends Duplex implements HoldsAudio {
   }
 
   override _read(): void {
-    if (this.#planes) return this.#pushFrame();
     this.#readWaiting = true;
+    if (this.format) return this.#pump();
     // With a source, decoding starts on the first read; without, when the writer ends (_final).
     const source = this.#source;
     if (source !== undefined) this.#start(() => this.#load(source));
@@ -179,9 +199,9 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     if (this.#started) return;
     this.#started = true;
     getBytes()
-      .then((bytes) => this.#decode(bytes))
+      .then((bytes) => this.#open(bytes))
       .then(() => {
-        if (this.#readWaiting && !this.destroyed) this.#pushFrame();
+        if (this.#readWaiting && !this.destroyed) this.#pump();
       })
       .catch((err: unknown) => this.destroy(toError(err)));
   }
@@ -196,80 +216,157 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     return readFile(source);
   }
 
-  async #decode(bytes: Uint8Array): Promise<void> {
+  /** Check what the headers say, start the decoder, and announce the format. */
+  async #open(bytes: Uint8Array): Promise<void> {
     if (bytes.byteLength === 0) throw new InvalidAudioError('ERR_DECODE_EMPTY', 'decodeFile: empty input');
     if (bytes.byteLength > this.#maxBytes) {
       throw new BufferOverflowError('ERR_DECODE_TOO_LARGE', `decodeFile: input is ${bytes.byteLength} bytes, over maxBytes (${this.#maxBytes})`);
     }
-    const sourceRate = sniffSampleRate(bytes);
-    const decodeRate = sourceRate ?? this.sampleRate;
-    const { OfflineAudioContext } = loadWebAudio();
-    // An OfflineAudioContext that is never rendered holds no thread or device: there is nothing to close
-    // (test/decodeFile.test.ts checks that a process exits after decoding).
-    const ctx = new OfflineAudioContext({ numberOfChannels: 1, length: 1, sampleRate: decodeRate });
-    let audio: DecodedAudio;
-    try {
-      audio = await ctx.decodeAudioData(ownArrayBuffer(bytes));
-    } catch (err) {
-      throw classify(err);
+    const info = probeContainer(bytes);
+    this.#refuseImpossible(info);
+    const blocks = info.kind === 'wav' ? await this.#openWav(bytes) : await this.#openNative(bytes, info);
+    if (this.destroyed) return blocks.close();
+    this.#blocks = blocks;
+    if (blocks.length === 0) throw new InvalidAudioError('ERR_DECODE_EMPTY', 'decodeFile: the file holds no audio');
+    const channels = this.#channels ?? blocks.channels;
+    if (channels !== blocks.channels && blocks.channels !== 1 && channels !== 1) {
+      throw new UnsupportedFormatError('ERR_DECODE_CHANNELS', `decodeFile: cannot map ${blocks.channels} channels to ${channels} (use 1 or ${blocks.channels})`);
     }
-    if (audio.length === 0) throw new InvalidAudioError('ERR_DECODE_EMPTY', 'decodeFile: the file holds no audio');
-    if (this.destroyed) return;
-    const src = Array.from({ length: audio.numberOfChannels }, (_, c) => audio.getChannelData(c));
-    const planes = mapChannels(src, this.#channels ?? src.length);
-    let samplesPerChannel = audio.length;
-    this.#block = this.frameSamples;
-    if (decodeRate !== this.sampleRate) {
+    let samplesPerChannel = blocks.length;
+    if (blocks.rate !== this.sampleRate) {
       await loadSpeex();
       if (this.destroyed) return;
-      this.#resampler = createResampler(planes.length, decodeRate, this.sampleRate);
+      this.#resampler = createResampler(channels, blocks.rate, this.sampleRate);
       this.#resampler.skipZeros(); // output aligned with input; after flush() the length is exactly:
-      samplesPerChannel = Math.ceil((audio.length * this.sampleRate) / decodeRate);
-      this.#block = Math.ceil((this.frameSamples * decodeRate) / this.sampleRate);
+      samplesPerChannel = Math.ceil((blocks.length * this.sampleRate) / blocks.rate);
     }
     this.format = {
       sampleRate: this.sampleRate,
-      channels: planes.length,
-      sourceSampleRate: sourceRate,
-      sourceChannels: src.length,
+      channels,
+      sourceSampleRate: info.kind === 'wav' ? blocks.rate : sniffSampleRate(bytes),
+      sourceChannels: blocks.channels,
       samplesPerChannel,
       durationMs: (samplesPerChannel * 1000) / this.sampleRate,
     };
-    this.#planes = planes;
     this.emit('format', this.format);
   }
 
-  #pushFrame(): void {
-    this.#readWaiting = false;
-    const ch = this.format!.channels;
-    const want = this.frameSamples * ch;
-    while (this.#outLen < want && this.#planes!.length > 0) this.#produce();
-    if (this.#outLen === 0) {
-      this.#release();
-      this.push(null);
-      return;
+  /** What no decoder should be asked to do: an impossible rate or channel count, a cut file, too long a file. */
+  #refuseImpossible(info: ContainerInfo): void {
+    if (info.sampleRate !== undefined && !isAudioSampleRate(info.sampleRate)) {
+      throw new UnsupportedFormatError(
+        'ERR_DECODE_RATE',
+        `decodeFile: the ${info.kind} header declares ${info.sampleRate} Hz, outside the ${SAMPLE_RATE_RANGE.join('..')} Hz audio uses`,
+      );
     }
-    this.push(createFrame(this.#take(Math.min(want, this.#outLen)), this.sampleRate, ch));
+    if (info.channels !== undefined && (info.channels < 1 || info.channels > MAX_SOURCE_CHANNELS)) {
+      throw new UnsupportedFormatError('ERR_DECODE_CHANNELS', `decodeFile: the ${info.kind} header declares ${info.channels} channels (1..${MAX_SOURCE_CHANNELS})`);
+    }
+    if (info.truncated !== undefined && !this.#allowTruncated) {
+      throw new InvalidAudioError('ERR_DECODE_TRUNCATED', `decodeFile: the ${info.kind} file is cut short: ${info.truncated} (allowTruncated decodes what is there)`);
+    }
+    const decodedBytes = (info.samplesPerChannel ?? 0) * (info.channels ?? 1) * 4;
+    if (info.kind !== 'wav' && decodedBytes > this.#maxDecodedBytes) {
+      throw new BufferOverflowError(
+        'ERR_DECODE_TOO_LONG',
+        `decodeFile: the ${info.kind} header declares ${info.samplesPerChannel} samples per channel, ${decodedBytes} bytes decoded, ` +
+          `over maxDecodedBytes (${this.#maxDecodedBytes})`,
+      );
+    }
   }
 
-  /** Convert the next block of decoded floats to int16 (through the resampler when rates differ). */
-  #produce(): void {
-    const planes = this.#planes!;
-    const ch = planes.length;
-    const n = Math.min(this.#block, planes[0]!.length - this.#at);
-    const block = new Int16Array(n * ch);
-    for (let c = 0; c < ch; c++) {
-      const p = planes[c]!;
-      for (let i = 0, j = this.#at; i < n; i++, j++) block[i * ch + c] = floatToInt16(p[j]!);
+  /** WAV streams through decodeWav: no decoded copy of the file is ever held. */
+  async #openWav(bytes: Uint8Array): Promise<BlockSource> {
+    const header = readWavHeader(bytes);
+    const available = bytes.byteLength - (header?.dataOffset ?? bytes.byteLength);
+    if (header?.dataBytes !== undefined && header.dataBytes > available && !this.#allowTruncated) {
+      throw new InvalidAudioError(
+        'ERR_DECODE_TRUNCATED',
+        `decodeFile: the WAV file is cut short: its data chunk declares ${header.dataBytes} bytes, ${available} are there (allowTruncated decodes what is there)`,
+      );
     }
-    this.#at += n;
-    const done = this.#at >= planes[0]!.length;
-    const r = this.#resampler;
-    this.#append(r ? r.process(block) : block);
-    if (done) {
-      if (r) this.#append(r.flush());
-      this.#release();
+    const wav = new DecodeWav({ allowTruncated: this.#allowTruncated });
+    // fed in slices, so backpressure holds at most a slice of decoded frames
+    const input = Readable.from(slices(bytes, WAV_SLICE_BYTES), { objectMode: false, highWaterMark: 1 });
+    input.pipe(wav);
+    const format = await new Promise<{ sampleRate: number; channels: number; blockAlign: number }>((resolve, reject) => {
+      wav.once('format', resolve);
+      wav.once('error', reject);
+    });
+    const frames = wav[Symbol.asyncIterator]() as AsyncIterator<{ data: Int16Array }>;
+    const dataBytes = Math.min(header?.dataBytes ?? available, available);
+    return {
+      rate: format.sampleRate,
+      channels: format.channels,
+      length: Math.floor(dataBytes / format.blockAlign),
+      read: async () => {
+        const r = await frames.next();
+        return r.done ? null : r.value.data;
+      },
+      close: () => {
+        input.destroy();
+        wav.destroy();
+      },
+    };
+  }
+
+  /** Compressed audio decodes in a child process, at the file's own rate when the header gives it. */
+  async #openNative(bytes: Uint8Array, info: ContainerInfo): Promise<BlockSource> {
+    const sourceRate = sniffSampleRate(bytes);
+    const rate = sourceRate ?? this.sampleRate;
+    const decoder = new NativeDecoder(bytes, { rate, maxDecodedBytes: this.#maxDecodedBytes });
+    this.once('close', () => decoder.close());
+    try {
+      const { length, channels } = await decoder.format();
+      if (channels < 1 || channels > MAX_SOURCE_CHANNELS) {
+        throw new UnsupportedFormatError('ERR_DECODE_CHANNELS', `decodeFile: the ${info.kind} file decodes to ${channels} channels`);
+      }
+      return { rate, channels, length, read: () => decoder.read(), close: () => decoder.close() };
+    } catch (err) {
+      decoder.close();
+      throw err;
     }
+  }
+
+  /** Make frames until one is pushed and the reader wants no more, or the audio ends. */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    this.#fill()
+      .then((frame) => {
+        this.#pumping = false;
+        if (this.destroyed) return;
+        this.#readWaiting = false;
+        if (frame === null) {
+          this.#release();
+          this.push(null);
+        } else if (this.push(frame)) this.#pump();
+      })
+      .catch((err: unknown) => {
+        this.#pumping = false;
+        this.destroy(toError(err));
+      });
+  }
+
+  /** The next frame, or null after the last. */
+  async #fill(): Promise<ReturnType<typeof createFrame> | null> {
+    const ch = this.format!.channels;
+    const want = this.frameSamples * ch;
+    while (this.#outLen < want && !this.#ended) {
+      const block = await this.#blocks!.read();
+      if (this.destroyed) return null;
+      const r = this.#resampler;
+      if (block === null) {
+        this.#ended = true;
+        if (r) this.#append(r.flush());
+        this.#release();
+      } else {
+        const mapped = mapChannels(block, this.#blocks!.channels, ch);
+        this.#append(r ? r.process(mapped) : mapped);
+      }
+    }
+    if (this.#outLen === 0) return null;
+    return createFrame(this.#take(Math.min(want, this.#outLen)), this.sampleRate, ch);
   }
 
   #append(samples: Int16Array): void {
@@ -299,9 +396,9 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     return out;
   }
 
-  /** Drop the decoded planes and the resampler: all their audio is in the output queue. */
+  /** Stop the decoder and drop the resampler: everything they made is in the output queue. */
   #release(): void {
-    this.#planes = [];
+    this.#blocks?.close();
     this.#resampler?.destroy();
     this.#resampler = undefined;
   }
@@ -311,34 +408,25 @@ function isSource(x: unknown): x is DecodeFileSource {
   return typeof x === 'string' || x instanceof URL || x instanceof Uint8Array || x instanceof ArrayBuffer;
 }
 
-/** The bytes as an ArrayBuffer of their own (decodeAudioData takes an ArrayBuffer, not a view). */
-function ownArrayBuffer(b: Uint8Array): ArrayBuffer {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+function* slices(b: Uint8Array, size: number): Generator<Uint8Array> {
+  for (let at = 0; at < b.byteLength; at += size) yield b.subarray(at, at + size);
 }
 
-/** Output planes: as decoded, mono averaged from N, or mono spread to N. */
-function mapChannels(src: Float32Array[], want: number): Float32Array[] {
-  if (want === src.length) return src;
-  if (src.length === 1) return new Array<Float32Array>(want).fill(src[0]!);
-  if (want === 1) {
-    const mono = new Float32Array(src[0]!.length);
-    for (const p of src) for (let i = 0; i < mono.length; i++) mono[i] = mono[i]! + p[i]! / src.length;
-    return [mono];
+/** Interleaved int16 as decoded, averaged to mono, or mono spread to `want` channels. */
+function mapChannels(block: Int16Array, have: number, want: number): Int16Array {
+  if (want === have) return block;
+  const n = block.length / have;
+  const out = new Int16Array(n * want);
+  if (have === 1) {
+    for (let i = 0; i < n; i++) out.fill(block[i]!, i * want, (i + 1) * want);
+    return out;
   }
-  throw new UnsupportedFormatError('ERR_DECODE_CHANNELS', `decodeFile: cannot map ${src.length} channels to ${want} (use 1 or ${src.length})`);
-}
-
-/** decodeAudioData rejects with an EncodingError DOMException whose message says what symphonia thought. */
-function classify(err: unknown): Error {
-  const message = toError(err).message;
-  if (/no suitable format reader/.test(message)) {
-    return new UnsupportedFormatError('ERR_DECODE_FORMAT', `decodeFile: not a container it reads (WAV, MP3, FLAC, Ogg, AAC/MP4): ${message}`, { cause: err });
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let c = 0; c < have; c++) sum += block[i * have + c]!;
+    out[i] = Math.round(sum / have);
   }
-  if (/unsupported/.test(message)) {
-    return new UnsupportedFormatError('ERR_DECODE_UNSUPPORTED', `decodeFile: ${message}`, { cause: err });
-  }
-  return new InvalidAudioError('ERR_DECODE_FAILED', `decodeFile: ${message}`, { cause: err });
+  return out;
 }
 
 const MPEG_RATES: Record<number, readonly number[]> = { 3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000] };
@@ -352,7 +440,7 @@ const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 1600
 export function sniffSampleRate(bytes: Uint8Array): number | undefined {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const rate = sniff(b);
-  return rate !== undefined && rate >= RATE_RANGE[0] && rate <= RATE_RANGE[1] ? rate : undefined;
+  return isAudioSampleRate(rate) ? rate : undefined;
 }
 
 function sniff(b: Buffer): number | undefined {

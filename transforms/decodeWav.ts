@@ -5,7 +5,11 @@
  *
  *   await pipeline(fs.createReadStream('a.wav'), decodeWav(), resample({ sampleRate: 48000, channels: 1 }), sink);
  *
- * Reads PCM 8/16/24/32-bit, IEEE float 32/64, µ-law, A-law, each plain or WAVE_FORMAT_EXTENSIBLE, and RF64/BW64.
+ * Reads PCM 8/16/24/32-bit, IEEE float 32/64, µ-law, A-law, each plain or WAVE_FORMAT_EXTENSIBLE, RF64/BW64 and
+ * big-endian RIFX. PCM whose bit depth is narrower than its container (blockAlign / channels) reads the container:
+ * 12 bits in 2 bytes, 20 in 3 (left-justified, as the WAV spec says); 24 bits in 4 bytes with a plain header is
+ * ALSA's S24_LE (what arecord writes): the low three bytes. Rates outside SAMPLE_RATE_RANGE and more than
+ * MAX_CHANNELS channels are refused (ERR_WAV_RATE, ERR_WAV_UNSUPPORTED) before any sample.
  * Any chunks may come before or after `fmt ` and after `data`; non-audio chunks are skipped without buffering
  * (only `fmt `/`ds64` are buffered, capped at MAX_HEADER_CHUNK_BYTES). A data size of 0 or 0xFFFFFFFF (streamed
  * files) means "to the end of the input"; sizes ≥ 0x7FFFF000 (sox's and the `wav` package's streaming
@@ -15,7 +19,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { createFrame } from '../lib/frames.js';
 import { InvalidAudioError, UnsupportedFormatError } from '../lib/errors.js';
-import { toInt16, type SampleEncoding } from '../lib/formats.js';
+import { isAudioSampleRate, MAX_CHANNELS, SAMPLE_RATE_RANGE, toInt16, type SampleEncoding } from '../lib/formats.js';
 import { readableQueuedMs, type HoldsAudio } from '../lib/stats.js';
 
 export interface DecodeWavOptions {
@@ -76,6 +80,8 @@ type Phase = 'magic' | 'form' | 'chunkHeader' | 'chunkBody' | 'skip' | 'data' | 
 interface ParsedFmt {
   info: Omit<WavFormatInfo, 'dataBytes'>;
   sampleEncoding: SampleEncoding;
+  /** Rewrites whole sample frames into the layout `sampleEncoding` reads (RIFX, 24-in-32). */
+  repack?: (b: Buffer) => Buffer;
 }
 
 export function decodeWav(options?: DecodeWavOptions): DecodeWav {
@@ -99,6 +105,8 @@ export class DecodeWav extends Transform implements HoldsAudio {
   /** End of the RIFF form when its declared size is trustworthy. */
   #riffEnd: number | undefined;
   #rf64 = false;
+  /** RIFX: every number in the header and every sample is big-endian. */
+  #bigEndian = false;
   #ds64DataSize: number | undefined;
   #chunkId = '';
   #chunkSize = 0;
@@ -256,14 +264,17 @@ export class DecodeWav extends Transform implements HoldsAudio {
     }
   }
 
+  /** A 32-bit size or field in the file's byte order (RIFX is big-endian). */
+  #u32(b: Buffer, at: number): number {
+    return this.#bigEndian ? b.readUInt32BE(at) : b.readUInt32LE(at);
+  }
+
   #onMagic(magic: string): void {
-    if (magic === 'RIFX') {
-      throw new UnsupportedFormatError('ERR_WAV_UNSUPPORTED', 'big-endian RIFX WAV files are not supported');
-    }
-    if (magic !== 'RIFF' && magic !== 'RF64' && magic !== 'BW64') {
+    if (magic !== 'RIFF' && magic !== 'RIFX' && magic !== 'RF64' && magic !== 'BW64') {
       throw new InvalidAudioError('ERR_WAV_NOT_RIFF', `not a WAV file: starts with ${printable(magic)}, expected "RIFF"${hint(magic)}`);
     }
-    this.#rf64 = magic !== 'RIFF';
+    this.#rf64 = magic === 'RF64' || magic === 'BW64';
+    this.#bigEndian = magic === 'RIFX';
     this.#expect('form', 8);
   }
 
@@ -272,7 +283,7 @@ export class DecodeWav extends Transform implements HoldsAudio {
     if (form !== 'WAVE') {
       throw new InvalidAudioError('ERR_WAV_NOT_WAVE', `RIFF form type is ${printable(form)}, expected "WAVE"`);
     }
-    const size = b.readUInt32LE(0);
+    const size = this.#u32(b, 0);
     if (!this.#rf64 && size >= 4 && size < PLACEHOLDER_SIZE) this.#riffEnd = 8 + size;
     this.#nextChunk();
   }
@@ -289,7 +300,7 @@ export class DecodeWav extends Transform implements HoldsAudio {
 
   #onChunkHeader(b: Buffer): void {
     const id = b.toString('latin1', 0, 4);
-    const size = b.readUInt32LE(4);
+    const size = this.#u32(b, 4);
     this.#chunkId = id;
     this.#chunkSize = size;
     this.#chunkStart = this.#pos - 8;
@@ -348,8 +359,14 @@ export class DecodeWav extends Transform implements HoldsAudio {
   }
 
   #onChunkBody(b: Buffer): void {
-    if (this.#chunkId === 'fmt ') this.#fmt = parseFmt(b);
-    else this.#ds64DataSize = Number(b.readBigUInt64LE(8));
+    if (this.#chunkId === 'fmt ') this.#fmt = parseFmt(b, this.#bigEndian);
+    else {
+      const size = b.readBigUInt64LE(8);
+      if (size > BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw new UnsupportedFormatError('ERR_WAV_CHUNK_SIZE', `RF64 "ds64" declares a data size of ${size} bytes, over 2^53 − 1`);
+      }
+      this.#ds64DataSize = Number(size);
+    }
     this.#chunkDone();
   }
 
@@ -394,7 +411,10 @@ export class DecodeWav extends Transform implements HoldsAudio {
     }
     const rest = bytes.subarray(whole - carried); // the next partial sample frame (copied: the writer owns bytes)
     const out = new Int16Array((whole / blockAlign) * channels);
-    if (sampleEncoding === 's16le' && LITTLE_ENDIAN) {
+    const repack = this.#fmt!.repack;
+    if (repack) {
+      toInt16(sampleEncoding, repack(Buffer.concat([this.#carry, bytes.subarray(0, whole - carried)])), out);
+    } else if (sampleEncoding === 's16le' && LITTLE_ENDIAN) {
       const o8 = new Uint8Array(out.buffer);
       o8.set(this.#carry);
       o8.set(bytes.subarray(0, whole - carried), carried);
@@ -468,37 +488,94 @@ export class DecodeWav extends Transform implements HoldsAudio {
   }
 }
 
-function parseFmt(b: Buffer): ParsedFmt {
-  const tag = b.readUInt16LE(0);
-  const channels = b.readUInt16LE(2);
-  const sampleRate = b.readUInt32LE(4);
-  const blockAlign = b.readUInt16LE(12);
-  const bits = b.readUInt16LE(14);
+function parseFmt(b: Buffer, bigEndian: boolean): ParsedFmt {
+  const u16 = (at: number) => (bigEndian ? b.readUInt16BE(at) : b.readUInt16LE(at));
+  const tag = u16(0);
+  const channels = u16(2);
+  const sampleRate = bigEndian ? b.readUInt32BE(4) : b.readUInt32LE(4);
+  const blockAlign = u16(12);
+  const bits = u16(14);
   if (channels === 0) throw new InvalidAudioError('ERR_WAV_BAD_FMT', '"fmt " declares 0 channels');
+  if (channels > MAX_CHANNELS) throw new UnsupportedFormatError('ERR_WAV_UNSUPPORTED', `"fmt " declares ${channels} channels (1..${MAX_CHANNELS})`);
   if (sampleRate === 0) throw new InvalidAudioError('ERR_WAV_BAD_FMT', '"fmt " declares a sample rate of 0 Hz');
+  if (!isAudioSampleRate(sampleRate)) {
+    throw new UnsupportedFormatError('ERR_WAV_RATE', `"fmt " declares ${sampleRate} Hz, outside the ${SAMPLE_RATE_RANGE.join('..')} Hz audio uses`);
+  }
   let sub = tag;
   if (tag === 0xfffe) {
-    const cbSize = b.length >= 18 ? b.readUInt16LE(16) : 0;
+    const cbSize = b.length >= 18 ? u16(16) : 0;
     if (b.length < 40 || cbSize < 22) {
       throw new InvalidAudioError('ERR_WAV_BAD_FMT', `WAVE_FORMAT_EXTENSIBLE needs a 40-byte "fmt " chunk, got ${b.length} (cbSize ${cbSize})`);
     }
-    const validBits = b.readUInt16LE(18);
+    const validBits = u16(18);
     if (validBits > bits) {
       throw new InvalidAudioError('ERR_WAV_BAD_FMT', `${validBits} valid bits do not fit a ${bits}-bit container`);
     }
-    if (!b.subarray(26, 40).equals(KS_GUID_TAIL)) {
-      throw new UnsupportedFormatError('ERR_WAV_UNSUPPORTED', `unknown WAVE_FORMAT_EXTENSIBLE SubFormat ${guid(b.subarray(24, 40))}`);
-    }
-    sub = b.readUInt16LE(24);
+    const g = subFormatGuid(b.subarray(24, 40), bigEndian);
+    if (!g) throw new UnsupportedFormatError('ERR_WAV_UNSUPPORTED', `unknown WAVE_FORMAT_EXTENSIBLE SubFormat ${guid(b.subarray(24, 40))}`);
+    sub = g.readUInt16LE(0);
   }
-  const { encoding, sampleEncoding } = sampleFormat(sub, bits);
-  if (blockAlign !== channels * (bits / 8)) {
+  // The container (bytes per sample, from blockAlign) may be wider than the bit depth: 12 bits in 2 bytes,
+  // 20 in 3 (left-justified, as the WAV spec says: read the container), or 24 in 4 as ALSA's S24_LE that
+  // arecord writes with a plain header (the low three bytes).
+  const container = blockAlign / channels;
+  const plainFit = blockAlign === channels * (bits / 8);
+  const widerPcm = sub === 0x0001 && bits > 0 && Number.isInteger(container) && container >= 1 && container <= 4 && bits < container * 8;
+  const lowJustified24 = widerPcm && bits === 24 && container === 4 && tag === 0x0001;
+  const { encoding, sampleEncoding } = sampleFormat(sub, widerPcm ? (lowJustified24 ? 24 : container * 8) : bits);
+  if (!plainFit && !widerPcm) {
     throw new InvalidAudioError(
       'ERR_WAV_BAD_FMT',
-      `block align is ${blockAlign}, but ${channels} channel(s) × ${bits} bits need ${channels * (bits / 8)}`,
+      `block align is ${blockAlign}, but ${channels} channel(s) × ${bits} bits need ${channels * Math.ceil(bits / 8)}`,
     );
   }
-  return { info: { encoding, sampleRate, channels, bitsPerSample: bits, blockAlign }, sampleEncoding };
+  const containerBytes = plainFit ? bits / 8 : container;
+  const repack = repacker(bigEndian ? containerBytes : 0, lowJustified24);
+  return { info: { encoding, sampleRate, channels, bitsPerSample: bits, blockAlign }, sampleEncoding, ...(repack ? { repack } : {}) };
+}
+
+/**
+ * The SubFormat GUID in little-endian field order, if it is a KSDATAFORMAT_SUBTYPE_*. In RIFX the numeric fields
+ * are big-endian: swapped field by field, or (as sox writes it) the format tag as a big-endian u16 first.
+ */
+function subFormatGuid(raw: Buffer, bigEndian: boolean): Buffer | undefined {
+  const candidates = [raw];
+  if (bigEndian) {
+    const fields = Buffer.from(raw);
+    fields.subarray(0, 4).swap32();
+    fields.subarray(4, 6).swap16();
+    fields.subarray(6, 8).swap16();
+    const sox = Buffer.from(raw);
+    sox.writeUInt16LE(raw.readUInt16BE(0), 0);
+    candidates.splice(0, 1, fields, sox);
+  }
+  return candidates.find((g) => g.subarray(2).equals(KS_GUID_TAIL));
+}
+
+/**
+ * Bytes of whole sample frames → the layout toInt16 reads: big-endian containers swapped (RIFX), 24-in-32
+ * containers cut to their low three bytes. Undefined when the bytes are read as they are.
+ */
+function repacker(swapBytes: number, lowJustified24: boolean): ((b: Buffer) => Buffer) | undefined {
+  if (swapBytes <= 1 && !lowJustified24) return undefined;
+  return (b) => {
+    let out = b;
+    if (swapBytes === 2) out = Buffer.from(b).swap16();
+    else if (swapBytes === 4) out = Buffer.from(b).swap32();
+    else if (swapBytes === 8) out = Buffer.from(b).swap64();
+    else if (swapBytes === 3) {
+      out = Buffer.from(b);
+      for (let i = 0; i + 2 < out.length; i += 3) [out[i], out[i + 2]] = [out[i + 2]!, out[i]!];
+    }
+    if (!lowJustified24) return out;
+    const packed = Buffer.allocUnsafe((out.length / 4) * 3);
+    for (let i = 0, j = 0; i < out.length; i += 4, j += 3) {
+      packed[j] = out[i]!;
+      packed[j + 1] = out[i + 1]!;
+      packed[j + 2] = out[i + 2]!;
+    }
+    return packed;
+  };
 }
 
 function sampleFormat(tag: number, bits: number): { encoding: WavFormatInfo['encoding']; sampleEncoding: SampleEncoding } {

@@ -16,6 +16,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { AudioFrame, checkFrame, createFrame, ownedFrame } from '../lib/frames.js';
 import { ConfigError, FrameFormatError, toError } from '../lib/errors.js';
+import { isAudioSampleRate, MAX_CHANNELS, SAMPLE_RATE_RANGE } from '../lib/formats.js';
 import { canMix, mixChannels } from '../lib/mix.js';
 import { createResampler, type Resampler } from '../lib/resampler.js';
 import { loadSpeex, SPEEX_DEFAULT_QUALITY } from '../lib/speex.js';
@@ -48,8 +49,8 @@ export class Resample extends Transform implements HoldsAudio {
     // One frame each side: the stage holds at most the engine's few ms of lookahead plus two frames.
     super({ objectMode: true, highWaterMark: 1 });
     const { sampleRate, channels, quality = SPEEX_DEFAULT_QUALITY } = options ?? ({} as ResampleOptions);
-    if (!Number.isInteger(sampleRate) || sampleRate < 1) {
-      throw new ConfigError('ERR_RESAMPLE_CONFIG', `resample: sampleRate must be a positive integer (Hz), got ${sampleRate}`);
+    if (!isAudioSampleRate(sampleRate)) {
+      throw new ConfigError('ERR_RESAMPLE_CONFIG', `resample: sampleRate must be an integer in ${SAMPLE_RATE_RANGE.join('..')} Hz, got ${sampleRate}`);
     }
     if (!Number.isInteger(channels) || channels < 1) {
       throw new ConfigError('ERR_RESAMPLE_CONFIG', `resample: channels must be a positive integer, got ${channels}`);
@@ -101,8 +102,11 @@ export class Resample extends Transform implements HoldsAudio {
   #switchInput(chunk: unknown): void {
     const frame = checkFrame(chunk, (chunk as AudioFrame)?.sampleRate, (chunk as AudioFrame)?.channels, 'resample');
     const { sampleRate, channels } = frame;
-    if (!Number.isInteger(sampleRate) || sampleRate < 1 || !Number.isInteger(channels) || channels < 1) {
-      throw new FrameFormatError('ERR_FRAME_FORMAT', `resample got a frame of ${sampleRate} Hz / ${channels} ch`);
+    if (!isAudioSampleRate(sampleRate) || !Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
+      throw new FrameFormatError(
+        'ERR_FRAME_FORMAT',
+        `resample got a frame of ${sampleRate} Hz / ${channels} ch (rates ${SAMPLE_RATE_RANGE.join('..')} Hz, 1..${MAX_CHANNELS} channels)`,
+      );
     }
     if (!canMix(channels, this.channels)) {
       throw new FrameFormatError(
