@@ -76,7 +76,7 @@ t.test('hostile upgrade targets get 400 or a refusal, and the gateway keeps serv
     ['GET /\u0000 HTTP/1.1', /^HTTP\/1\.1 400/],
     ['GARBAGE', /^HTTP\/1\.1 400/],
   ];
-  for (const [line, want] of cases) t.match(await rawRequest(port, line), want, line.slice(0, 30));
+  for (const [line, want] of cases) t.match(await rawRequest(port, line), want, JSON.stringify(line.slice(0, 30)));
   const rec = await goodCall(url, recordOf as never);
   t.equal(rec.frames, 10, 'a good call afterwards is served whole');
   t.equal(gw.stats.failed, 0, 'no unexpected failure');
