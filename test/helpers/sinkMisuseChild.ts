@@ -70,7 +70,7 @@ async function main() {
     for (const f of frames.slice(3)) if (!lb.sink.destroyed) await write(f); // the fifth starts playback
   }
   if (!lb.sink.destroyed) lb.sink.end();
-  await new Promise((r) => setTimeout(r, 400));
+  await new Promise((r) => setTimeout(r, 700)); // the loopback delivers the last frames
   await lb.close();
   const received = concatSamples(lb.recorder.chunks.map((c) => c.frame));
   // the written audio has no zero sample: zeros are silence (before, after, or an underrun under load)
