@@ -7,7 +7,7 @@
  *   node --import=@tapjs/typescript/import sinkMisuseChild.ts <direct|buffered> <ffi|rtc-node> <mutation>
  */
 import { AudioFrame, dispose } from '@livekit/rtc-node';
-import { createLoopback } from '../../lib/loopback.js';
+import { createLoopback } from '../../room/loopback.js';
 import { concatSamples } from '../../lib/frames.js';
 
 const [mode = 'direct', capture = 'ffi', mutation = 'none'] = process.argv.slice(2);
@@ -70,7 +70,7 @@ async function main() {
     for (const f of frames.slice(3)) if (!lb.sink.destroyed) await write(f); // the fifth starts playback
   }
   if (!lb.sink.destroyed) lb.sink.end();
-  await new Promise((r) => setTimeout(r, 400));
+  await new Promise((r) => setTimeout(r, 700)); // the loopback delivers the last frames
   await lb.close();
   const received = concatSamples(lb.recorder.chunks.map((c) => c.frame));
   // the written audio has no zero sample: zeros are silence (before, after, or an underrun under load)
