@@ -1,6 +1,6 @@
 /**
  * Concurrency: N realtime calls in one process — each an 8 kHz µ-law producer writing 20 ms chunks on its own
- * timer (random phase), like N sockets — through the gateway's chain (lib/gateway/chain.ts: decodePcm →
+ * timer (random phase), like N sockets — through the gateway's chain (gateway/chain.ts: decodePcm →
  * jitterBuffer → resample 48 kHz → rechunk 10 ms) into N LiveKitSinks with native AudioSources (no server: an
  * AudioSource works without a room). Run once per (mode, N) in a fresh child process. (The WebSocket layer is left out: its cost is the
  * same for every sink, and the clients would have to run on the same two cores.)
@@ -28,8 +28,8 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, type Writable } from 'node:stream';
 import { AudioSource, dispose, type AudioFrame } from '@livekit/rtc-node';
 import { decodePcm } from '../transforms/decodePcm.js';
-import { callChain, trackRate } from '../lib/gateway/chain.js';
-import { GATEWAY_QUEUE_SIZE_MS } from '../lib/gateway/server.js';
+import { callChain, trackRate } from '../gateway/chain.js';
+import { GATEWAY_QUEUE_SIZE_MS } from '../gateway/server.js';
 import { realClock } from '../lib/clock.js';
 import { resample } from '../transforms/resample.js';
 import { rechunk } from '../transforms/rechunk.js';

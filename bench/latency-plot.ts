@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSpeex } from '../lib/speex.js';
-import { linePlot } from '../lib/svg.js';
+import { linePlot } from '../bin/report/svg.js';
 import { simulate, type SimResult } from '../test/sim/simulate.js';
 import type { Strategy } from '../test/sim/strategies.js';
 import {

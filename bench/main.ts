@@ -13,7 +13,7 @@ import type { ConcurrencyResult } from './concurrency.js';
 import type { ThroughputResult } from './throughput.js';
 import type { SoakResult } from './soak.js';
 import type { StagesResult } from './stages.js';
-import { linePlot, type PlotSeries } from '../lib/svg.js';
+import { linePlot, type PlotSeries } from '../bin/report/svg.js';
 import { barPlot } from './lib/plot.js';
 import { round } from './lib/measure.js';
 

@@ -9,7 +9,7 @@
  * - 8-bit PCM is unsigned (128 = silence): (b − 128) × 256.
  * - G.711 follows ITU-T G.711 with the classic Sun/CCITT reference code. Decoding matches sox and ffmpeg for
  *   all 256 codes; encoding matches sox for all 65536 int16 inputs (checked against sox output, see
- *   test/decodePcm.test.ts and docs/decoding.md).
+ *   test/transforms/decodePcm.test.ts and docs/decoding.md).
  */
 
 /**

@@ -5,7 +5,7 @@
  *
  * Stereo → mono and mono → stereo, the common cases, have their own loops: the generic N → 1 rounding branches
  * on data (a mispredicted branch on half the samples of real audio: 8–12 ns per sample pair, measured), the
- * 2 → 1 loop rounds with shifts only (~1.2 ns per pair). Same output, bit for bit (test/mix.test.ts).
+ * 2 → 1 loop rounds with shifts only (~1.2 ns per pair). Same output, bit for bit (test/lib/mix.test.ts).
  */
 import { FrameFormatError } from './errors.js';
 

@@ -1,5 +1,5 @@
 /**
- * PROTOTYPE (measured here, proposed for lib/gateway/connection.ts): a realtime call without Node streams.
+ * PROTOTYPE (measured here, proposed for gateway/connection.ts): a realtime call without Node streams.
  *
  * The gateway's chain is five object-mode streams; at 100 frames a second per call their plumbing costs about
  * half as much main-thread time as the audio work itself. Here the same components run as plain calls:

@@ -1,5 +1,5 @@
 /**
- * A horizontal bar chart for bench/results/ (line plots use lib/svg.ts `linePlot`).
+ * A horizontal bar chart for bench/results/ (line plots use bin/report/svg.ts `linePlot`).
  */
 
 const W = 640;

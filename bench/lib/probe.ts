@@ -13,7 +13,7 @@
  *   of concealment) is not a marker. Flat latency means no queue is growing between the socket and the track.
  */
 import { AudioStream, LocalAudioTrack, type AudioFrame, type AudioSource } from '@livekit/rtc-node';
-import { LoopbackRecorder } from '../../lib/loopback.js';
+import { LoopbackRecorder } from '../../room/loopback.js';
 import { median, round } from './measure.js';
 import { MARKER_LEVEL, PROBE_AMPLITUDE, PROBE_HZ } from './signals.js';
 

@@ -1,14 +1,14 @@
 /**
- * `livekit-audio gateway`: the WebSocket → LiveKit gateway (lib/gateway/server.ts) as a process. Runs until
+ * `livekit-audio gateway`: the WebSocket → LiveKit gateway (gateway/server.ts) as a process. Runs until
  * SIGINT/SIGTERM, then closes every connection (their audio drains), unpublishes and exits 0.
  */
 import { parseArgs } from 'node:util';
 import { dispose } from '@livekit/rtc-node';
 import { availableParallelism } from 'node:os';
-import { createGateway, GATEWAY_QUEUE_SIZE_MS, type Gateway, type GatewayOptions } from '../../lib/gateway/server.js';
-import { startGatewayCluster, type ClusterGatewayOptions } from '../../lib/gateway/cluster.js';
-import type { ConnectOptions } from '../../lib/publish.js';
-import { resolveCredentials } from '../../lib/publish.js';
+import { createGateway, GATEWAY_QUEUE_SIZE_MS, type Gateway, type GatewayOptions } from '../../gateway/server.js';
+import { startGatewayCluster, type ClusterGatewayOptions } from '../../gateway/cluster.js';
+import type { ConnectOptions } from '../../room/publish.js';
+import { resolveCredentials } from '../../room/publish.js';
 import { ConfigError, ConnectionError } from '../../lib/errors.js';
 import { describeError, type Command } from './command.js';
 
@@ -107,7 +107,7 @@ export async function runGateway(args: string[], io: GatewayIo = {}): Promise<nu
   return 0;
 }
 
-/** `--workers`: one gateway per worker process behind node:cluster (lib/gateway/cluster.ts). */
+/** `--workers`: one gateway per worker process behind node:cluster (gateway/cluster.ts). */
 async function runCluster(
   workers: number,
   opts: GatewayOptions,

@@ -17,7 +17,7 @@ import {
   type ConnectOptions,
   type PublishedSink,
   type PublishTarget,
-} from '../../lib/publish.js';
+} from '../../room/publish.js';
 import { ConfigError, ConnectionError } from '../../lib/errors.js';
 import { decodeWav, type WavFormatInfo } from '../../transforms/decodeWav.js';
 import { decodeFile, type DecodedFileFormat } from '../../transforms/decodeFile.js';
@@ -59,7 +59,7 @@ export interface PublishIo {
   err?: { write(s: string): unknown; isTTY?: boolean };
   /** Abort = Ctrl-C. Default: SIGINT. */
   signal?: AbortSignal;
-  /** How to join the room. Default lib/publish.ts `connect`. */
+  /** How to join the room. Default room/publish.ts `connect`. */
   connect?: (opts: ConnectOptions) => Promise<PublishTarget & Pick<Room, 'name' | 'disconnect'>>;
 }
 

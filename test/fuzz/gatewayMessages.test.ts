@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { AudioFrame } from '@livekit/rtc-node';
 import { startGateway } from '../helpers/gatewayClient.js';
-import type { SinkFactory } from '../../lib/gateway/connection.js';
+import type { SinkFactory } from '../../gateway/connection.js';
 import { FUZZ_SEED, hostileValue, mutatedText, seeded } from './mutate.js';
 
 const CONNECTIONS = Number(process.env.FUZZ_CONNECTIONS ?? 300);

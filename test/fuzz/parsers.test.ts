@@ -6,9 +6,9 @@
  * nothing else, and Object.prototype untouched.
  */
 import t from 'tap';
-import { CloseCode, closeReason, ProtocolError } from '../../lib/gateway/protocol.js';
-import { pcmFormat, pcmFormatFromQuery, RawPcmStream } from '../../lib/gateway/rawPcm.js';
-import { TwilioStream } from '../../lib/gateway/twilio.js';
+import { CloseCode, closeReason, ProtocolError } from '../../gateway/protocols/protocol.js';
+import { pcmFormat, pcmFormatFromQuery, RawPcmStream } from '../../gateway/protocols/rawPcm.js';
+import { TwilioStream } from '../../gateway/protocols/twilio.js';
 import { FUZZ_CASES, FUZZ_SEED, hostileValue, mutate, mutatedText, seeded } from './mutate.js';
 
 const CLIENT_CODES = new Set<number>([CloseCode.UNSUPPORTED_DATA, CloseCode.INVALID_PAYLOAD, CloseCode.POLICY_VIOLATION]);

@@ -1,5 +1,5 @@
 /**
- * Child process for test/decodeFile.test.ts: decode the file named in argv[2] and print its frame count and
+ * Child process for test/transforms/decodeFile.test.ts: decode the file named in argv[2] and print its frame count and
  * format. It never calls process.exit: if anything decodeFile uses kept the event loop alive, this process would
  * not end and the parent's timeout would fail the test.
  */

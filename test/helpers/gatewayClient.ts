@@ -5,8 +5,8 @@
 import type { Test } from 'tap';
 import type net from 'node:net';
 import { WebSocket } from 'ws';
-import { createGateway, type Gateway, type GatewayOptions } from '../../lib/gateway/server.js';
-import type { ConnectionRecord } from '../../lib/gateway/connection.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../gateway/server.js';
+import type { ConnectionRecord } from '../../gateway/connection.js';
 
 export const SID = 'MZ00000000000000000000000000000001';
 export const START = {

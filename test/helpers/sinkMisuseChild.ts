@@ -7,7 +7,7 @@
  *   node --import=@tapjs/typescript/import sinkMisuseChild.ts <direct|buffered> <ffi|rtc-node> <mutation>
  */
 import { AudioFrame, dispose } from '@livekit/rtc-node';
-import { createLoopback } from '../../lib/loopback.js';
+import { createLoopback } from '../../room/loopback.js';
 import { concatSamples } from '../../lib/frames.js';
 
 const [mode = 'direct', capture = 'ffi', mutation = 'none'] = process.argv.slice(2);

@@ -1,4 +1,4 @@
-// Probe of the `wav` package's Reader (1.0.2), run in a child process by test/decodeWav.test.ts:
+// Probe of the `wav` package's Reader (1.0.2), run in a child process by test/transforms/decodeWav.test.ts:
 //   node test/helpers/wavPackageProbe.cjs <case>
 // Prints one line: how the Reader ended (ended / rejected / UNCAUGHT / HANG), its `format`, and its output bytes.
 // The findings are the reason decodeWav has its own parser (docs/decoding.md).

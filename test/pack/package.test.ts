@@ -19,8 +19,8 @@ t.test('npm pack produces a tarball that installs and runs in an empty app', asy
     files: Array<{ path: string }>;
   }>;
   const files = packed[0]!.files.map((f) => f.path);
-  t.ok(files.includes('dist/lib/index.js'), 'ships the compiled entry point');
-  t.ok(files.includes('dist/lib/index.d.ts'), 'ships type declarations');
+  t.ok(files.includes('dist/index.js'), 'ships the compiled entry point');
+  t.ok(files.includes('dist/index.d.ts'), 'ships type declarations');
   t.ok(files.includes('dist/bin/livekit-audio.js'), 'ships the CLI');
   t.notOk(files.some((f) => f.startsWith('test/') || f.startsWith('node_modules/')), 'ships no tests');
 

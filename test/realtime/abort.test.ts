@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dispose, type AudioFrame, type AudioSource } from '@livekit/rtc-node';
-import { createLoopback, type LoopbackRecorder } from '../../lib/loopback.js';
+import { createLoopback, type LoopbackRecorder } from '../../room/loopback.js';
 import { decodeWav } from '../../transforms/decodeWav.js';
 import { rechunk } from '../../transforms/rechunk.js';
 import { WavFileSink } from '../../sinks/WavFileSink.js';

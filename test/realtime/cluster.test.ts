@@ -1,5 +1,5 @@
 /**
- * The gateway cluster (lib/gateway/cluster.ts) with real worker processes: two workers on port 0 share one
+ * The gateway cluster (gateway/cluster.ts) with real worker processes: two workers on port 0 share one
  * port, every WebSocket connection is served (its stats record comes back through the primary), connections
  * spread across both pids, a killed worker is replaced, close() drains and ends every worker, and a primary
  * in its own process shuts down cleanly on SIGTERM.
@@ -18,7 +18,7 @@ import {
   type ClusterConnectionRecord,
   type ClusterEvent,
   type GatewayCluster,
-} from '../../lib/gateway/cluster.js';
+} from '../../gateway/cluster.js';
 
 /** 20 ms of a 440 Hz sine as 8 kHz µ-law. */
 const CHUNK = Buffer.from(Array.from({ length: 160 }, (_, i) => encodeMulaw(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)))));
@@ -258,7 +258,7 @@ t.test('close() before ready: the loading worker still gets the shutdown and exi
 t.test('a primary in its own process shuts down cleanly on SIGTERM', async (t) => {
   const dir = t.testdir({});
   const script = join(dir, 'primary.mjs');
-  const cluster = pathToFileURL(join(import.meta.dirname, '../../lib/gateway/cluster.ts')).href;
+  const cluster = pathToFileURL(join(import.meta.dirname, '../../gateway/cluster.ts')).href;
   writeFileSync(
     script,
     `import { startGatewayCluster } from ${JSON.stringify(cluster)};

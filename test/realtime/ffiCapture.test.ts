@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { AudioSource, AudioStream, LocalAudioTrack, dispose } from '@livekit/rtc-node';
 import { AudioFrame, concatSamples } from '../../lib/frames.js';
-import { alignAudio, LoopbackRecorder } from '../../lib/loopback.js';
+import { alignAudio, LoopbackRecorder } from '../../room/loopback.js';
 import { captureFrame, ffiCaptureSupported, ffiCapturesPending } from '../../lib/ffiCapture.js';
 
 t.teardown(async () => {

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import type net from 'node:net';
 import { WebSocket } from 'ws';
 import { dispose } from '@livekit/rtc-node';
-import { createGateway } from '../../lib/gateway/server.js';
-import type { ConnectionRecord } from '../../lib/gateway/connection.js';
+import { createGateway } from '../../gateway/server.js';
+import type { ConnectionRecord } from '../../gateway/connection.js';
 import { int16ToMulaw } from '../../lib/formats.js';
 import { levelDb, toneLevelDb } from '../helpers/signals.js';
 

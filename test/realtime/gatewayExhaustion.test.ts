@@ -10,8 +10,8 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import type { ConnectionRecord } from '../../lib/gateway/connection.js';
-import { defaultMaxCalls } from '../../lib/gateway/admission.js';
+import type { ConnectionRecord } from '../../gateway/connection.js';
+import { defaultMaxCalls } from '../../gateway/admission.js';
 import { int16ToMulaw } from '../../lib/formats.js';
 import { START, SID, media } from '../helpers/gatewayClient.js';
 

@@ -15,7 +15,7 @@ import { dispose } from '@livekit/rtc-node';
 import { AudioFrame } from '../../lib/frames.js';
 import { loadSpeex } from '../../lib/speex.js';
 import { quantile } from '../../lib/stats.js';
-import { createLoopback } from '../../lib/loopback.js';
+import { createLoopback } from '../../room/loopback.js';
 import { jitterBuffer } from '../../transforms/jitterBuffer.js';
 import { GlitchDetector } from '../sim/glitchDetector.js';
 import { rng } from '../sim/producer.js';

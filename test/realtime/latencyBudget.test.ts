@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dispose } from '@livekit/rtc-node';
-import { createLoopback } from '../../lib/loopback.js';
+import { createLoopback } from '../../room/loopback.js';
 import { totalBufferedMs, type HoldsAudio } from '../../lib/stats.js';
 import { decodeWav } from '../../transforms/decodeWav.js';
 import { rechunk } from '../../transforms/rechunk.js';

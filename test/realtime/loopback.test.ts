@@ -10,7 +10,7 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dispose } from '@livekit/rtc-node';
 import { AudioFrame } from '../../lib/frames.js';
-import { alignAudio, createLoopback, type AlignResult, type Loopback } from '../../lib/loopback.js';
+import { alignAudio, createLoopback, type AlignResult, type Loopback } from '../../room/loopback.js';
 import { decodeWav } from '../../transforms/decodeWav.js';
 import { rechunk } from '../../transforms/rechunk.js';
 import { resample } from '../../transforms/resample.js';

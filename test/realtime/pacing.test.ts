@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dispose } from '@livekit/rtc-node';
-import { createLoopback } from '../../lib/loopback.js';
+import { createLoopback } from '../../room/loopback.js';
 import { quantile } from '../../lib/stats.js';
 import { decodeWav } from '../../transforms/decodeWav.js';
 import { rechunk } from '../../transforms/rechunk.js';

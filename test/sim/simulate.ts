@@ -5,7 +5,7 @@
  * tick). Every played frame is fed to the glitch detector and, when it carries media, its latency is
  * recorded: play time − the time the producer emitted that sample. An hour takes about a second.
  */
-import { NativeQueueModel } from '../../sinks/VirtualSink.js';
+import { NativeQueueModel } from './VirtualSink.js';
 import { quantile } from '../../lib/stats.js';
 import { GlitchDetector, type GlitchEvent } from './glitchDetector.js';
 import { arrivals, sendTimeMs, type ProducerSpec } from './producer.js';

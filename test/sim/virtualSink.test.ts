@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VirtualClock } from '../../lib/clock.js';
 import { AudioFrame } from '../../lib/frames.js';
-import { NativeQueueModel, VirtualSink, virtualSink } from '../../sinks/VirtualSink.js';
+import { NativeQueueModel, VirtualSink, virtualSink } from './VirtualSink.js';
 
 const ms10 = (v: number, n = 480) => new Int16Array(n).fill(v);
 

@@ -1,0 +1,446 @@
+/**
+ * The WebSocket gateway: realtime audio from WebSocket clients (Twilio Media Streams, raw PCM) into LiveKit,
+ * one published track per connection.
+ *
+ *   const gw = createGateway({ port: 8080, room: { url, token } });   // no room: the local loopback
+ *   await gw.listen();
+ *   ...
+ *   await gw.close();
+ *
+ * Routing by path: `…/twilio` is a Twilio Media Stream, `…/pcm` raw PCM, anything else decides on its first
+ * message. Everything a client sends is untrusted: the upgrade is checked in this order — a parsable target
+ * (else 400), room for the call (503), the secret or Twilio signature (401, gateway/auth.ts), a valid
+ * format (400) — before any per-call resource exists. Each call then has deadlines (gateway/connection.ts).
+ * Limits and their defaults: docs/security.md.
+ */
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import path from 'node:path';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Room } from '@livekit/rtc-node';
+import { realClock, type Clock } from '../lib/clock.js';
+import { ConfigError } from '../lib/errors.js';
+import { loadSpeex } from '../lib/speex.js';
+import { connect, publish, type ConnectOptions, type PublishTarget } from '../room/publish.js';
+import { createLoopback } from '../room/loopback.js';
+import { WavFileSink } from '../sinks/WavFileSink.js';
+import type { AudioFrame } from '../lib/frames.js';
+import type { JitterBufferOptions } from '../transforms/jitterBuffer.js';
+import {
+  GatewayConnection,
+  type CallDeadlines,
+  type ConnectionRecord,
+  type ConnectionSink,
+  type SinkFactory,
+} from './connection.js';
+import { pcmFormatFromQuery } from './protocols/rawPcm.js';
+import type { TwilioStart } from './protocols/twilio.js';
+import { presentedSecret, secretDigest, secretMatches, validTwilioSignature } from './auth.js';
+import { Admission, defaultMaxCalls, type Refusal } from './admission.js';
+import { parseUpgradeTarget } from './upgrade.js';
+import { openFilesLimit } from '../lib/openFilesLimit.js';
+
+export interface GatewayOptions {
+  /** TCP port; 0 picks a free one (see `address`). Default 8080. */
+  port?: number;
+  /** Bind address. Default 127.0.0.1: expose it on purpose (0.0.0.0) and behind TLS. */
+  host?: string;
+  /** Shared secret clients must present (see above). Default: none. */
+  secret?: string;
+  /** Largest WebSocket message accepted; bigger ones close the connection with 1009. Default 65536. */
+  maxMessageBytes?: number;
+  /**
+   * Where tracks are published: connect options (the gateway connects in listen() and disconnects in close()),
+   * or a connected Room. Default: none — each connection plays into a local loopback (see outDir).
+   */
+  room?: ConnectOptions | PublishTarget;
+  /** Loopback mode: record what each connection received to `<outDir>/<connection id>.wav`. Default: no files. */
+  outDir?: string;
+  /** Advanced: build each connection's sink yourself (overrides room/outDir). */
+  sink?: SinkFactory;
+  /**
+   * Rate of the published tracks, Hz, or 'caller' (the default): each call's own rate when it has whole 10 ms
+   * frames (8000 for Twilio), else 48000. WebRTC converts to Opus's 48 kHz natively (gateway/chain.ts).
+   */
+  sampleRate?: number | 'caller';
+  /** Channels of the published tracks. Default 1. */
+  channels?: number;
+  /**
+   * Native queue of each published AudioSource, ms: 0 (direct mode, the default) or a multiple of 10. See
+   * GATEWAY_QUEUE_SIZE_MS for why.
+   */
+  queueSizeMs?: number;
+  /** Options for each connection's jitter buffer. */
+  jitter?: Partial<JitterBufferOptions>;
+  /** Receives each connection's stats record when it ends. Default: one JSON line on stdout. */
+  log?: (record: ConnectionRecord) => void;
+  /** How long close() lets connections drain before cutting them. Default 3000 ms. */
+  closeTimeoutMs?: number;
+  /**
+   * Most calls open at once; more are refused at the upgrade with HTTP 503. Default: the measured capacity of
+   * one process (150), lowered to what the open-files limit allows (admission.ts).
+   */
+  maxCalls?: number;
+  /** Most calls open at once from one remote address (503 beyond). Default 64; see docs/security.md. */
+  maxCallsPerIp?: number;
+  /** How long a client has to send a whole upgrade request. Default 10000 ms. */
+  handshakeTimeoutMs?: number;
+  /** A Twilio stream without the secret at the upgrade must show it in `start` within this. Default 5000 ms. */
+  authTimeoutMs?: number;
+  /** A call must send its first audio within this of connecting. Default 10000 ms. */
+  firstAudioTimeoutMs?: number;
+  /** A call that sends nothing for this long is closed. Default 15000 ms. */
+  idleTimeoutMs?: number;
+  /** A call is closed after this long, whatever it does. Default 4 h. */
+  maxCallDurationMs?: number;
+  /**
+   * Twilio auth token: `/twilio` upgrades must carry a valid `X-Twilio-Signature` (which also stands for the
+   * secret). Default: env TWILIO_AUTH_TOKEN is not read here; the CLI reads it.
+   */
+  twilioAuthToken?: string;
+  /** The base URL Twilio connects to (`wss://gw.example.com`), when a proxy changes it. Default wss://<Host>. */
+  publicUrl?: string;
+  /** Operational warnings (a low open-files limit, an unexpected error in a call). Default: a line on stderr. */
+  warn?: (message: string) => void;
+  clock?: Clock;
+}
+
+/** Counters since the gateway was created. */
+export interface GatewayStats {
+  active: number;
+  accepted: number;
+  refused: Record<'badRequest' | 'capacity' | 'perIp' | 'unauthorized' | 'shuttingDown', number>;
+  /** Calls closed because the gateway itself failed unexpectedly (1011). */
+  failed: number;
+  /** The call cap in force and the open-files limit read at start. */
+  maxCalls: number;
+  openFiles: number | undefined;
+}
+
+export interface Gateway {
+  /** Connect to the room (if configured), bind, and resolve with the bound address. */
+  listen(): Promise<AddressInfo>;
+  /** Refuse new connections, close open ones with 1001 (their audio drains), unpublish, disconnect. */
+  close(): Promise<void>;
+  readonly address: AddressInfo | undefined;
+  /** Open connections by id. */
+  readonly connections: ReadonlyMap<string, GatewayConnection>;
+  /** The room the gateway connected to (room given as connect options), once listening. */
+  readonly room: Room | undefined;
+  readonly stats: GatewayStats;
+}
+
+/** Limit defaults (docs/security.md). */
+export const GATEWAY_LIMITS = {
+  maxCallsPerIp: 64,
+  handshakeTimeoutMs: 10_000,
+  authTimeoutMs: 5000,
+  firstAudioTimeoutMs: 10_000,
+  idleTimeoutMs: 15_000,
+  maxCallDurationMs: 4 * 3600_000,
+} as const;
+/** Loopback mode: how long after playout the last frames are awaited before the loopback closes. */
+const LOOPBACK_TAIL_MS = 50;
+
+/**
+ * The gateway's default native queue: none (direct mode). Each call already has a jitter buffer, which is
+ * where its delay is decided; a native queue behind it only adds its length to the latency, and in buffered
+ * mode rtc-node runs one native ticker thread per source. Measured at 50 calls (bench, docs/scaling.md):
+ * buffered 100 ms — 21.4 ms CPU per call-second and 436 ms latency; direct — 9.6 ms and 77 ms. A stalled
+ * event loop is caught up from the shared pacer's slots instead of from a native queue.
+ */
+export const GATEWAY_QUEUE_SIZE_MS = 0;
+
+export function createGateway(opts: GatewayOptions = {}): Gateway {
+  const port = opts.port ?? 8080;
+  const host = opts.host ?? '127.0.0.1';
+  const maxPayload = opts.maxMessageBytes ?? 65536;
+  const sampleRate = opts.sampleRate ?? 'caller';
+  const channels = opts.channels ?? 1;
+  const queueSizeMs = opts.queueSizeMs ?? GATEWAY_QUEUE_SIZE_MS;
+  const clock = opts.clock ?? realClock;
+  const log = opts.log ?? ((r: ConnectionRecord) => process.stdout.write(JSON.stringify(r) + '\n'));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError('ERR_GATEWAY_OPTIONS', `port must be an integer in 0..65535, got ${port}`);
+  }
+  if (!Number.isInteger(maxPayload) || maxPayload < 1024) {
+    throw new ConfigError('ERR_GATEWAY_OPTIONS', `maxMessageBytes must be an integer ≥ 1024, got ${maxPayload}`);
+  }
+  if (sampleRate !== 'caller' && !(Number.isInteger(sampleRate) && sampleRate >= 100 && sampleRate % 100 === 0)) {
+    throw new ConfigError(
+      'ERR_GATEWAY_OPTIONS',
+      `sampleRate must be 'caller' or a positive multiple of 100 Hz (whole 10 ms frames), got ${String(sampleRate)}`,
+    );
+  }
+  if (opts.secret !== undefined && opts.secret.length < 8) {
+    throw new ConfigError('ERR_GATEWAY_OPTIONS', 'secret must be at least 8 characters');
+  }
+  const secret = opts.secret === undefined ? undefined : secretDigest(opts.secret);
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`livekit-audio gateway: ${m}\n`));
+  const cap = defaultMaxCalls(openFilesLimit());
+  const maxCalls = positiveInt('maxCalls', opts.maxCalls ?? cap.maxCalls);
+  const maxCallsPerIp = positiveInt('maxCallsPerIp', opts.maxCallsPerIp ?? GATEWAY_LIMITS.maxCallsPerIp);
+  const handshakeTimeoutMs = positiveInt('handshakeTimeoutMs', opts.handshakeTimeoutMs ?? GATEWAY_LIMITS.handshakeTimeoutMs);
+  const authTimeoutMs = positiveInt('authTimeoutMs', opts.authTimeoutMs ?? GATEWAY_LIMITS.authTimeoutMs);
+  const deadlines: CallDeadlines = {
+    firstAudioMs: positiveInt('firstAudioTimeoutMs', opts.firstAudioTimeoutMs ?? GATEWAY_LIMITS.firstAudioTimeoutMs),
+    idleMs: positiveInt('idleTimeoutMs', opts.idleTimeoutMs ?? GATEWAY_LIMITS.idleTimeoutMs),
+    maxDurationMs: positiveInt('maxCallDurationMs', opts.maxCallDurationMs ?? GATEWAY_LIMITS.maxCallDurationMs),
+  };
+  if (opts.twilioAuthToken !== undefined && opts.twilioAuthToken.length === 0) {
+    throw new ConfigError('ERR_GATEWAY_OPTIONS', 'twilioAuthToken must not be empty');
+  }
+  if (cap.limitedByOpenFiles && opts.maxCalls === undefined) {
+    warn(
+      `the open-files limit (${cap.openFiles}) holds only ${cap.maxCalls} calls: maxCalls is ${cap.maxCalls}. ` +
+        'Raise it (ulimit -n, LimitNOFILE=) to carry more.',
+    );
+  } else if (cap.openFiles !== undefined && opts.maxCalls !== undefined && opts.maxCalls > defaultMaxCalls(cap.openFiles).maxCalls) {
+    warn(`maxCalls ${opts.maxCalls} is more than the open-files limit (${cap.openFiles}) safely holds`);
+  }
+  const admission = new Admission(maxCalls, maxCallsPerIp);
+  const stats: GatewayStats = {
+    active: 0,
+    accepted: 0,
+    refused: { badRequest: 0, capacity: 0, perIp: 0, unauthorized: 0, shuttingDown: 0 },
+    failed: 0,
+    maxCalls,
+    openFiles: cap.openFiles,
+  };
+  const onUnexpected = (id: string, err: unknown) => {
+    stats.failed++;
+    warn(`call ${id} failed unexpectedly and was closed: ${String((err as Error)?.stack ?? err).slice(0, 500)}`);
+  };
+
+  const connections = new Map<string, GatewayConnection>();
+  const pending = new Set<Promise<unknown>>();
+  let room: Room | undefined;
+  let target: PublishTarget | undefined = opts.room && !isConnectOptions(opts.room) ? opts.room : undefined;
+  let seq = 0;
+  let closing = false;
+  const prefix = randomBytes(3).toString('hex');
+
+  const sinkFactory: SinkFactory =
+    opts.sink ??
+    (async (info) => {
+      if (target) {
+        const { sampleRate, channels } = info;
+        const sink = await publish(target, { sampleRate, channels, queueSizeMs, name: info.id, unpublishOnEnd: false });
+        return { sink, close: () => sink.unpublish() };
+      }
+      return loopbackSink(info.id, info.sampleRate, info.channels, queueSizeMs, opts.outDir);
+    });
+
+  // closeTimeout (how long a close handshake may take before ws cuts the socket) is missing from @types/ws
+  const wsOptions = { noServer: true, maxPayload, closeTimeout: 5000 };
+  const wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
+  const server = http.createServer(
+    // checked every second rather than Node's default 30 s, so a slow handshake really ends at the deadline
+    { headersTimeout: handshakeTimeoutMs, requestTimeout: handshakeTimeoutMs, connectionsCheckingInterval: 1000 },
+    (_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+    res.end('livekit-audio gateway: connect with a WebSocket (paths /twilio, /pcm?rate=&channels=&encoding=)\n');
+    },
+  );
+  // a hard bound on sockets (each one a descriptor), whatever state they are in; refusals need a few spare
+  server.maxConnections = maxCalls + 64;
+
+  const refuse = (socket: Socket, status: string, reason: keyof GatewayStats['refused'], body = '') => {
+    stats.refused[reason]++;
+    const extra = reason === 'capacity' || reason === 'perIp' ? 'retry-after: 5\r\n' : '';
+    const length = Buffer.byteLength(body);
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n${extra}content-type: text/plain\r\ncontent-length: ${length}\r\n\r\n${body}`);
+  };
+  const refusalStatus: Record<Refusal, [string, keyof GatewayStats['refused']]> = {
+    capacity: ['503 Service Unavailable', 'capacity'],
+    'per-ip': ['503 Service Unavailable', 'perIp'],
+  };
+
+  /** An upgrade request: every check before any per-call resource is made (see the header). */
+  function onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    // http drops its own socket error handler on upgrade: a client reset while we refuse must not crash us
+    socket.on('error', () => socket.destroy());
+    const target = parseUpgradeTarget(req.url);
+    if ('error' in target) return refuse(socket, '400 Bad Request', 'badRequest', target.error);
+    if (closing) return refuse(socket, '503 Service Unavailable', 'shuttingDown');
+    const ip = req.socket.remoteAddress ?? '?';
+    const full = admission.refusal(ip);
+    if (full) return refuse(socket, refusalStatus[full][0], refusalStatus[full][1], `gateway ${full === 'capacity' ? 'at capacity' : 'per-address limit reached'}`);
+    const { pathname, query } = target;
+    const mode = pathname.endsWith('/twilio') ? 'twilio' : pathname.endsWith('/pcm') ? 'pcm' : 'auto';
+    const signed =
+      opts.twilioAuthToken !== undefined && mode === 'twilio'
+        ? validTwilioSignature(req.headers, target.raw, opts.twilioAuthToken, opts.publicUrl)
+        : undefined;
+    if (signed === false) return refuse(socket, '401 Unauthorized', 'unauthorized');
+    const presented = presentedSecret(req.headers, query);
+    // without a secret at the upgrade only a (possible) Twilio stream may proceed, to show it in `start`
+    const declaresFormat = query.has('rate') || query.has('sampleRate');
+    const deferSecret = secret !== undefined && !signed && presented === undefined && mode !== 'pcm' && !declaresFormat;
+    if (secret && !signed && !deferSecret && !secretMatches(presented, secret)) {
+      return refuse(socket, '401 Unauthorized', 'unauthorized');
+    }
+    let format;
+    try {
+      format = mode === 'twilio' ? undefined : pcmFormatFromQuery(query);
+    } catch (err) {
+      return refuse(socket, '400 Bad Request', 'badRequest', (err as Error).message);
+    }
+    // ws may still refuse the handshake (a bad key or version) without calling back: admit only once it is done
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const release = admission.admit(ip);
+      const id = `${prefix}-${++seq}`;
+      let conn: GatewayConnection;
+      try {
+        conn = new GatewayConnection(ws, req, {
+          id,
+          mode,
+          format,
+          sink: sinkFactory,
+          sampleRate,
+          channels,
+          jitter: opts.jitter,
+          clock,
+          deadlines,
+          onUnexpectedError: (err) => onUnexpected(id, err),
+          ...(deferSecret && {
+            authorizeStart: (start: TwilioStart) => secretMatches(stringOrUndefined(start.customParameters.secret), secret),
+            authDeadlineMs: authTimeoutMs,
+          }),
+        });
+      } catch (err) {
+        release();
+        onUnexpected(id, err);
+        ws.close(1011, 'gateway error');
+        return;
+      }
+      stats.accepted++;
+      connections.set(id, conn);
+      const done = conn.done.then((record) => {
+        connections.delete(id);
+        release();
+        log(record);
+      });
+      pending.add(done);
+      void done.finally(() => pending.delete(done));
+    });
+  }
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    try {
+      onUpgrade(req, socket, head);
+    } catch (err) {
+      // a defect here must cost one request, not the process
+      onUnexpected('upgrade', err);
+      socket.destroy();
+    }
+  });
+  server.on('clientError', (_err, socket: Socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  return {
+    async listen() {
+      // the resamplers' WASM engine: loaded once here, so the first call's audio does not wait for it
+      await loadSpeex();
+      if (opts.room && isConnectOptions(opts.room)) {
+        room = await connect(opts.room);
+        target = room;
+      }
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      return server.address() as AddressInfo;
+    },
+
+    async close() {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+      for (const c of connections.values()) c.shutdown();
+      const drained = Promise.all(pending);
+      const cut = new Promise<boolean>((resolve) => {
+        const h = clock.setTimeout(() => resolve(true), opts.closeTimeoutMs ?? 3000);
+        void drained.then(() => {
+          clock.clearTimeout(h);
+          resolve(false);
+        });
+      });
+      if (await cut) for (const ws of wss.clients) ws.terminate();
+      await drained;
+      await stopped;
+      if (room) await room.disconnect();
+    },
+
+    get address() {
+      return (server.address() as AddressInfo | null) ?? undefined;
+    },
+    connections,
+    get room() {
+      return room;
+    },
+    get stats() {
+      return { ...stats, active: admission.active, refused: { ...stats.refused } };
+    },
+  };
+}
+
+/**
+ * The loopback default: play into a local AudioSource → track → AudioStream, and (with outDir) write what comes
+ * back to a WAV file. Nothing is kept in memory: a call can last hours.
+ */
+async function loopbackSink(
+  id: string,
+  sampleRate: number,
+  channels: number,
+  queueSizeMs: number,
+  outDir: string | undefined,
+): Promise<ConnectionSink> {
+  let wav: WavFileSink | undefined;
+  let wavError: Error | undefined;
+  if (outDir !== undefined) {
+    await mkdir(outDir, { recursive: true });
+    wav = new WavFileSink({ path: path.join(outDir, `${id}.wav`), sampleRate, channels });
+    wav.on('error', (err) => (wavError ??= err));
+  }
+  const lb = createLoopback({
+    sampleRate,
+    channels,
+    queueSizeMs,
+    record: false,
+    ...(wav && { onFrame: (frame: AudioFrame) => void wav.write(frame) }),
+  });
+  return {
+    sink: lb.sink,
+    async close() {
+      // the source has played out; its last frames reach the AudioStream a tick or two later
+      await new Promise((r) => setTimeout(r, LOOPBACK_TAIL_MS));
+      await lb.close();
+      if (wav) {
+        wav.end();
+        await finished(wav).catch(() => undefined);
+      }
+      if (wavError) throw wavError;
+    },
+  };
+}
+
+function isConnectOptions(x: ConnectOptions | PublishTarget): x is ConnectOptions {
+  return typeof (x as ConnectOptions).url === 'string';
+}
+
+function stringOrUndefined(x: unknown): string | undefined {
+  return typeof x === 'string' ? x : undefined;
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 1) throw new ConfigError('ERR_GATEWAY_OPTIONS', `${name} must be a positive integer, got ${String(v)}`);
+  return v;
+}

@@ -1,0 +1,297 @@
+import t from 'tap';
+import fs from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { decodeFile, DecodeFile, sniffSampleRate, type DecodedFileFormat, type DecodeFileOptions, type DecodeFileSource } from '../../transforms/decodeFile.js';
+import { ownsBuffer, type AudioFrame } from '../../lib/frames.js';
+import { channel, concatFrames, prng, sineFitSnrDb, toneLevelDb } from '../helpers/signals.js';
+
+const dir = fileURLToPath(new URL('../fixtures/compressed/', import.meta.url));
+const fixture = (name: string) => `${dir}${name}`;
+const TONE_DB = 20 * Math.log10(0.5 * 32768 / 32767); // the fixtures: a 1 kHz sine at half scale (sox vol 0.5)
+
+interface Result {
+  frames: AudioFrame[];
+  samples: Int16Array;
+  format: DecodedFileFormat | undefined;
+  formatBeforeFirstFrame: boolean;
+}
+
+async function decode(source?: DecodeFileSource, options?: DecodeFileOptions, input?: Readable): Promise<Result> {
+  const dec = source === undefined ? decodeFile(options) : decodeFile(source, options);
+  const frames: AudioFrame[] = [];
+  let formatBeforeFirstFrame = false;
+  dec.on('format', () => (formatBeforeFirstFrame = frames.length === 0));
+  const sink = new Writable({
+    objectMode: true,
+    highWaterMark: 1,
+    write(f: AudioFrame, _e, cb) {
+      frames.push(f);
+      cb();
+    },
+  });
+  if (input) await pipeline(input, dec, sink);
+  else await pipeline(dec, sink);
+  return { frames, samples: concatFrames(frames), format: dec.format, formatBeforeFirstFrame };
+}
+
+/** Frequency from interpolated zero crossings (rising and falling) between the first and the last one. */
+function zeroCrossingHz(x: ArrayLike<number>, rate: number): number {
+  const at: number[] = [];
+  for (let i = 1; i < x.length; i++) {
+    const a = x[i - 1]!;
+    const b = x[i]!;
+    if ((a < 0 && b >= 0) || (a >= 0 && b < 0)) at.push(i - 1 + a / (a - b));
+  }
+  return ((at.length - 1) / 2) * (rate / (at.at(-1)! - at[0]!));
+}
+
+/** Per codec: minimum SNR of the decoded 1 kHz sine (sine fit; the lossy encoders at these bitrates set it). */
+const CODECS = {
+  'tone.flac': { kind: 'FLAC', snr: 80, levelTol: 0.05 },
+  'tone.oga': { kind: 'Ogg FLAC', snr: 80, levelTol: 0.05 },
+  'tone.mp3': { kind: 'MP3 64k', snr: 60, levelTol: 0.6 },
+  'tone.ogg': { kind: 'Ogg Vorbis q3', snr: 35, levelTol: 0.3 },
+  'tone.aac': { kind: 'AAC 64k (ADTS)', snr: 28, levelTol: 0.3 },
+  'tone.m4a': { kind: 'AAC 64k (MP4)', snr: 28, levelTol: 0.3 },
+} as const;
+
+t.test('MP3, FLAC, Ogg, AAC: a 300 ms 1 kHz sine comes out 300 ms long, at 1 kHz, at its level, clean', async (t) => {
+  for (const [name, c] of Object.entries(CODECS)) {
+    for (const rate of [48000, 44100, 16000, 8000]) {
+      const r = await decode(fixture(name), { sampleRate: rate });
+      const ms = (r.samples.length * 1000) / rate;
+      // Codec priming/padding adds up to ~40 ms (MP3 decoder delay + frame padding); nothing may be missing.
+      t.ok(ms >= 299.9 && ms <= 345, `${c.kind} @${rate}: ${ms.toFixed(1)} ms`);
+      t.equal(r.format?.samplesPerChannel, r.samples.length, 'format announces the exact length');
+      t.equal(r.format?.sourceSampleRate, 44100, 'read from the header');
+      t.equal(r.format?.sourceChannels, 1);
+      // The steady middle (skip codec onset/tail): 100..250 ms.
+      const mid = r.samples.subarray(Math.round(rate * 0.1), Math.round(rate * 0.25));
+      const hz = zeroCrossingHz(mid, rate);
+      t.ok(Math.abs(hz - 1000) < 0.5, `${c.kind} @${rate}: ${hz.toFixed(2)} Hz`);
+      const level = toneLevelDb(mid, rate, 1000);
+      t.ok(Math.abs(level - TONE_DB) < c.levelTol, `${c.kind} @${rate}: level ${level.toFixed(2)} dB, expected ${TONE_DB.toFixed(2)}`);
+      const snr = sineFitSnrDb(mid, rate, 1000);
+      t.ok(snr > c.snr, `${c.kind} @${rate}: SNR ${snr.toFixed(1)} dB > ${c.snr}`);
+    }
+  }
+});
+
+t.test('lossless at every output rate: decoding at the file rate + speex beats decodeAudioData resampling', async (t) => {
+  // FLAC is lossless: whatever noise the output has, the rate change made it.
+  const snrAt = async (source: Uint8Array | string, rate: number) => {
+    const r = await decode(source, { sampleRate: rate });
+    return { snr: sineFitSnrDb(r.samples.subarray(Math.round(rate * 0.1), Math.round(rate * 0.25)), rate, 1000), format: r.format! };
+  };
+  for (const rate of [48000, 16000, 8000]) {
+    const ours = await snrAt(fixture('tone.flac'), rate);
+    t.ok(ours.snr > 85, `FLAC 44.1k → ${rate}: ${ours.snr.toFixed(1)} dB`);
+  }
+  // An MP3 behind 70 kB of zeros: its header is beyond what sniffSampleRate scans, so decodeAudioData resamples.
+  const hidden = Buffer.concat([Buffer.alloc(70000), fs.readFileSync(fixture('tone.mp3'))]);
+  t.equal(sniffSampleRate(hidden), undefined);
+  const fallback = await snrAt(hidden, 48000);
+  t.equal(fallback.format.sourceSampleRate, undefined, 'the fallback is visible in the format');
+  t.ok(fallback.snr > 25 && fallback.snr < 45, `decodeAudioData's own 44.1k → 48k: ${fallback.snr.toFixed(1)} dB`);
+  const direct = await snrAt(fixture('tone.mp3'), 48000);
+  t.ok(direct.snr > fallback.snr + 20, `same MP3 via speex: ${direct.snr.toFixed(1)} dB`);
+});
+
+t.test('sniffSampleRate reads each container header', async (t) => {
+  for (const name of ['tone.flac', 'tone.oga', 'tone.mp3', 'tone.ogg', 'tone.aac', 'tone.m4a', 'tone-moov-at-end.m4a', 'stereo.wav']) {
+    t.equal(sniffSampleRate(fs.readFileSync(fixture(name))), 44100, name);
+  }
+  t.equal(sniffSampleRate(fs.readFileSync(fixture('tone.opus'))), undefined, 'Opus: not read (not decodable either)');
+  const mpeg = (b1: number, b2: number) => Buffer.from([0, 0, 0xff, b1, b2, 0]);
+  t.equal(sniffSampleRate(mpeg(0xfb, 0x90)), 44100, 'MPEG-1 layer 3');
+  t.equal(sniffSampleRate(mpeg(0xfb, 0x94)), 48000);
+  t.equal(sniffSampleRate(mpeg(0xf3, 0x98)), 16000, 'MPEG-2 layer 3');
+  t.equal(sniffSampleRate(mpeg(0xe3, 0x98)), 8000, 'MPEG-2.5 layer 3');
+  t.equal(sniffSampleRate(mpeg(0xfb, 0x9c)), undefined, 'reserved rate index');
+  t.equal(sniffSampleRate(mpeg(0xfb, 0xf0)), undefined, 'bad bitrate index');
+  t.equal(sniffSampleRate(mpeg(0xeb, 0x90)), undefined, 'reserved version');
+  t.equal(sniffSampleRate(mpeg(0xf1, 0x5c)), 22050, 'ADTS, index 7');
+  t.equal(sniffSampleRate(mpeg(0xf1, 0x60)), 16000, 'ADTS, index 8');
+  t.equal(sniffSampleRate(mpeg(0xf1, 0x3c)), undefined, 'ADTS, reserved index 15');
+  const id3 = Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x01\x00', 'latin1'), Buffer.alloc(128, 0xff), mpeg(0xfb, 0x94)]);
+  t.equal(sniffSampleRate(id3), 48000, 'after an ID3v2 tag (the tag is all 0xFF: skipped, not scanned)');
+  t.equal(sniffSampleRate(Buffer.from('RIFF\0\0\0\0WAVEfmt ', 'latin1')), undefined, 'a cut WAV header');
+  t.equal(sniffSampleRate(Buffer.from('RIFF\0\0\0\0WAVEdata\0\0\0\0', 'latin1')), undefined, 'a WAV without fmt');
+  t.equal(sniffSampleRate(Buffer.concat([Buffer.from('OggS'), Buffer.alloc(60)])), undefined, 'an Ogg page of neither Vorbis nor FLAC');
+  t.equal(sniffSampleRate(Buffer.from('\0\0\0\x20ftypM4A \0\0\0\0', 'latin1')), undefined, 'MP4 without mp4a');
+  t.equal(sniffSampleRate(Buffer.from('fLaC\x80\0\0\x22', 'latin1')), undefined, 'FLAC without STREAMINFO bytes');
+  t.equal(sniffSampleRate(new Uint8Array(0)), undefined);
+});
+
+t.test('frames: frameMs each (the last may be shorter), owned buffers, format event first', async (t) => {
+  for (const frameMs of [10, 20, 5]) {
+    const r = await decode(fixture('tone.flac'), { sampleRate: 48000, frameMs });
+    const spc = (48000 * frameMs) / 1000;
+    const sizes = r.frames.map((f) => f.samplesPerChannel);
+    t.equal(r.format!.samplesPerChannel, 14400, '0.3 s at 44.1 kHz → 48 kHz: exactly 14400 samples');
+    t.same(sizes.slice(0, -1), new Array(sizes.length - 1).fill(spc));
+    t.equal(sizes.at(-1), 14400 - spc * (sizes.length - 1));
+    t.ok(r.frames.every((f) => ownsBuffer(f.data) && f.sampleRate === 48000 && f.channels === 1));
+    t.equal(r.formatBeforeFirstFrame, true);
+  }
+});
+
+t.test('a 16-bit WAV at its own rate comes out bit-exact (float scaling ×32768 inverts the decoder’s /32768)', async (t) => {
+  const wavDir = fileURLToPath(new URL('../fixtures/wav/', import.meta.url));
+  const b = fs.readFileSync(`${wavDir}sox-s16.s16`);
+  const expected = Array.from(new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
+  const r = await decode(`${wavDir}sox-s16.wav`, { sampleRate: 8000 });
+  t.equal(r.format!.channels, 2);
+  t.same(Array.from(r.samples), expected);
+});
+
+t.test('stereo: channels kept, averaged to mono, or mono spread to more', async (t) => {
+  const stereo = await decode(fixture('stereo.wav'));
+  t.equal(stereo.format!.channels, 2);
+  const left = channel(stereo.samples, 2, 0);
+  const right = channel(stereo.samples, 2, 1);
+  t.ok(Math.abs(zeroCrossingHz(left.subarray(4800, 12000), 48000) - 1000) < 1, 'left 1 kHz');
+  t.ok(Math.abs(zeroCrossingHz(right.subarray(4800, 12000), 48000) - 500) < 1, 'right 500 Hz');
+
+  const mono = await decode(fixture('stereo.wav'), { channels: 1 });
+  t.equal(mono.format!.channels, 1);
+  t.equal(mono.format!.sourceChannels, 2);
+  const mid = mono.samples.subarray(4800, 12000);
+  t.ok(Math.abs(toneLevelDb(mid, 48000, 1000) - (TONE_DB - 6.02)) < 0.05, 'each tone at half level in the average');
+  t.ok(Math.abs(toneLevelDb(mid, 48000, 500) - (TONE_DB - 6.02)) < 0.05);
+
+  const three = await decode(fixture('tone.flac'), { channels: 3, sampleRate: 16000 });
+  t.equal(three.frames[0]!.channels, 3);
+  const c0 = channel(three.samples, 3, 0);
+  t.same(channel(three.samples, 3, 2), c0, 'every channel a copy of the mono one');
+
+  await t.rejects(decode(fixture('stereo.wav'), { channels: 3 }), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_CHANNELS' });
+});
+
+t.test('sources: path, file URL, Buffer, Uint8Array view, ArrayBuffer, or bytes written into it', async (t) => {
+  const bytes = fs.readFileSync(fixture('tone.ogg'));
+  const reference = (await decode(fixture('tone.ogg'))).samples;
+  t.ok(reference.length > 14000);
+  const padded = new Uint8Array(bytes.length + 10);
+  padded.set(bytes, 5);
+  const sources: Array<[string, () => Promise<Result>]> = [
+    ['URL', () => decode(pathToFileURL(fixture('tone.ogg')))],
+    ['Buffer', () => decode(bytes)],
+    ['Uint8Array view at an offset', () => decode(padded.subarray(5, 5 + bytes.length))],
+    ['ArrayBuffer', () => decode(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))],
+    ['written, no arguments', () => decode(undefined, undefined, fs.createReadStream(fixture('tone.ogg'), { highWaterMark: 1000 }))],
+    ['written, options only', () => decode(undefined, { frameMs: 20 }, Readable.from([bytes.subarray(0, 7), Buffer.alloc(0), bytes.subarray(7)]))],
+    ['null source', async () => {
+      const dec = decodeFile(null, { sampleRate: 48000 });
+      const frames: AudioFrame[] = [];
+      await pipeline(Readable.from([bytes]), dec, new Writable({ objectMode: true, write: (f: AudioFrame, _e, cb) => { frames.push(f); cb(); } }));
+      return { frames, samples: concatFrames(frames), format: dec.format, formatBeforeFirstFrame: true };
+    }],
+  ];
+  for (const [name, run] of sources) {
+    const r = await run();
+    t.same(Array.from(r.samples), Array.from(reference), name);
+  }
+});
+
+t.test('unsupported or broken input: a typed error on the stream', async (t) => {
+  const random = Buffer.alloc(4000);
+  const rand = prng(11);
+  for (let i = 0; i < random.length; i++) random[i] = Math.floor(rand() * 256);
+  const ogg = fs.readFileSync(fixture('tone.ogg'));
+  const corruptOgg = Buffer.from(ogg);
+  corruptOgg.fill(0x33, 200, 2000);
+  const flac = fs.readFileSync(fixture('tone.flac'));
+  const cases: Array<[string, () => Promise<unknown>, { name: string; code: string }]> = [
+    ['Opus', () => decode(fixture('tone.opus')), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_UNSUPPORTED' }],
+    ['MP4 with the index at the end', () => decode(fixture('tone-moov-at-end.m4a')), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_UNSUPPORTED' }],
+    ['random bytes', () => decode(random), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_FORMAT' }],
+    ['text', () => decode(Buffer.from('hello, this is not audio')), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_FORMAT' }],
+    ['empty Buffer', () => decode(Buffer.alloc(0)), { name: 'InvalidAudioError', code: 'ERR_DECODE_EMPTY' }],
+    ['empty written input', () => decode(undefined, undefined, Readable.from([])), { name: 'InvalidAudioError', code: 'ERR_DECODE_EMPTY' }],
+    ['Ogg with a corrupt page', () => decode(corruptOgg), { name: 'InvalidAudioError', code: 'ERR_DECODE_FAILED' }],
+    ['truncated FLAC', () => decode(flac.subarray(0, 3000)), { name: 'InvalidAudioError', code: 'ERR_DECODE_TRUNCATED' }],
+    ['non-bytes written', () => decode(undefined, undefined, Readable.from([{ not: 'bytes' }])), { name: 'InvalidAudioError', code: 'ERR_DECODE_INPUT_TYPE' }],
+    ['path over maxBytes', () => decode(fixture('tone.flac'), { maxBytes: 1000 }), { name: 'BufferOverflowError', code: 'ERR_DECODE_TOO_LARGE' }],
+    ['Buffer over maxBytes', () => decode(flac, { maxBytes: 1000 }), { name: 'BufferOverflowError', code: 'ERR_DECODE_TOO_LARGE' }],
+    ['written over maxBytes', () => decode(undefined, { maxBytes: 1000 }, fs.createReadStream(fixture('tone.flac'))), { name: 'BufferOverflowError', code: 'ERR_DECODE_TOO_LARGE' }],
+  ];
+  for (const [name, run, expected] of cases) {
+    const started = performance.now();
+    await t.rejects(run(), expected, name);
+    t.ok(performance.now() - started < 10000, `${name}: no hang`);
+  }
+  await t.rejects(decode(`${dir}no-such-file.mp3`), { code: 'ENOENT' }, 'a missing file is the fs error');
+  const e = await decode(random).catch((err: Error) => err);
+  t.match((e as Error).message, /no suitable format reader/, 'the decoder’s reason is in the message');
+});
+
+t.test('options are validated synchronously: ConfigError', async (t) => {
+  const bad: Array<[unknown, unknown, string]> = [
+    [42, undefined, 'ERR_DECODE_SOURCE'],
+    [fixture('tone.mp3'), { sampleRate: 1000 }, 'ERR_DECODE_RATE'],
+    [fixture('tone.mp3'), { sampleRate: 400000 }, 'ERR_DECODE_RATE'],
+    [fixture('tone.mp3'), { sampleRate: 44100.5 }, 'ERR_DECODE_RATE'],
+    [fixture('tone.mp3'), { channels: 0 }, 'ERR_DECODE_CHANNELS'],
+    [fixture('tone.mp3'), { channels: 33 }, 'ERR_DECODE_CHANNELS'],
+    [fixture('tone.mp3'), { frameMs: 0 }, 'ERR_FRAME_DURATION'],
+    [fixture('tone.mp3'), { sampleRate: 44100, frameMs: 0.5 }, 'ERR_FRAME_DURATION'],
+    [fixture('tone.mp3'), { maxBytes: 0 }, 'ERR_DECODE_MAX_BYTES'],
+  ];
+  for (const [source, options, code] of bad) {
+    t.throws(() => new DecodeFile(source as DecodeFileSource, options as DecodeFileOptions), { name: 'ConfigError', code }, `${code} ${JSON.stringify(options)}`);
+  }
+  const d = decodeFile(fixture('tone.mp3'), { sampleRate: 44100 });
+  t.equal(d.frameSamples, 441);
+  t.equal(d.writable, false, 'with a source there is nothing to write');
+  d.destroy();
+});
+
+t.test('highWaterMark 1 and bufferedMs = frames waiting in the readable buffer', async (t) => {
+  const dec = decodeFile(fixture('tone.flac'), { sampleRate: 48000, frameMs: 20 });
+  t.equal(dec.readableHighWaterMark, 1);
+  t.equal(dec.readableObjectMode, true);
+  t.equal(dec.bufferedMs, 0);
+  await new Promise((r) => dec.once('readable', r));
+  t.equal(dec.bufferedMs, 20, 'one 20 ms frame decoded ahead, no more');
+  const frames: AudioFrame[] = [];
+  for await (const f of dec) frames.push(f as AudioFrame);
+  t.equal(frames.length, 14400 / 960);
+  t.equal(dec.bufferedMs, 0);
+});
+
+t.test('destroyed while decoding: no frame, no error, nothing left running', async (t) => {
+  for (const rate of [44100, 48000]) {
+    const dec = decodeFile(fixture('tone.mp3'), { sampleRate: rate });
+    let frames = 0;
+    let errors = 0;
+    dec.on('data', () => frames++);
+    dec.on('error', () => errors++);
+    await new Promise((r) => setImmediate(r)); // the read has started the decode
+    dec.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    t.same([frames, errors, dec.format], [0, 0, undefined], `${rate}: nothing after destroy`);
+  }
+  const late = decodeFile(fixture('tone.flac'));
+  const first = await new Promise<AudioFrame>((r) => late.once('data', r));
+  late.destroy();
+  t.equal(first.samplesPerChannel, 480, 'destroying after the first frame is fine too');
+});
+
+t.test('the process can exit after decoding (no native context left running)', async (t) => {
+  const child = fileURLToPath(new URL('../helpers/decodeFileChild.ts', import.meta.url));
+  const started = performance.now();
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import=@tapjs/typescript/import', child, fixture('tone.mp3')], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
+    timeout: 40000,
+  });
+  const out = JSON.parse(stdout) as { frames: number; format: DecodedFileFormat };
+  t.equal(out.frames, 34);
+  t.equal(out.format.samplesPerChannel, 16301, '14976 samples at 44.1 kHz → 48 kHz');
+  t.ok(performance.now() - started < 40000, 'exited on its own');
+});
