@@ -89,10 +89,10 @@ for (const ppm of PPMS) {
   );
 }
 
-// 2. field jitter: DESIGN.md's WebSocket producers (late by p99 ≈ 45 ms, at most 100 ms)
+// 2. field jitter: measured WebSocket producers' (late by p99 ≈ 45 ms, at most 100 ms)
 lines.push(
   '',
-  '**Field jitter** — the same, with the jitter DESIGN.md measured on real WebSocket µ-law producers ' +
+  '**Field jitter** — the same, with the jitter measured on real WebSocket µ-law producers ' +
     '(exponential, 10 ms mean: late by p99 ≈ 45 ms; at most 100 ms).',
   '',
   '| ppm | strategy | p50 ms | p99 − p50 ms | slope ms/h | glitches |',

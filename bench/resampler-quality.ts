@@ -65,7 +65,7 @@ function soxr(q: AudioResamplerQuality): EngineSpec {
     name: `rtc-node ${AudioResamplerQuality[q]}`,
     make(inRate, outRate) {
       const r = new AudioResampler(inRate, outRate, 1, q);
-      // rtc-node reads frame.data.buffer from offset 0 (DESIGN.md): hand it a frame that owns its buffer.
+      // rtc-node reads frame.data.buffer from offset 0 (docs/design.md): hand it a frame that owns its buffer.
       const own = (x: Int16Array) => new AudioFrame(x.slice(), inRate, 1, x.length);
       return {
         push: (x) => samplesOf(r.push(own(x))),

@@ -1,7 +1,7 @@
 /**
  * AudioFrame helpers. Frames are rtc-node `AudioFrame`s: int16 interleaved, `samplesPerChannel` per channel.
  *
- * rtc-node 1.1.0 serialises `new Uint8Array(frame.data.buffer)`, ignoring `byteOffset` (DESIGN.md), so every
+ * rtc-node 1.1.0 serialises `new Uint8Array(frame.data.buffer)`, ignoring `byteOffset` (docs/design.md), so every
  * frame this library creates owns its buffer at offset 0 with no spare bytes. `ownedFrame` fixes frames from
  * elsewhere (sockets hand out pooled Buffer views).
  */

@@ -4,7 +4,7 @@
  *   AudioSource → LocalAudioTrack.createAudioTrack → AudioStream(track)
  *
  * carries audio through rtc-node's native pipeline and back, bit-exact, with one 10 ms frame of leading
- * silence (DESIGN.md). `createLoopback()` wires a LiveKitSink to it and starts a recorder that reads the
+ * silence (docs/design.md). `createLoopback()` wires a LiveKitSink to it and starts a recorder that reads the
  * AudioStream continuously (so the stream never backs up) and keeps what arrives, with arrival times.
  * `alignAudio()` finds the received copy of what was sent and compares it sample by sample.
  *

@@ -7,7 +7,7 @@
  * - buffered (`queueSizeMs` ≥ 10, a multiple of 10): rtc-node's native 10 ms ticker drains a queue of that
  *   size; `captureFrame` resolves once the frame fits in it. Any frame size is accepted, but frames that are
  *   not whole 10 ms are counted in `stats.unalignedFrames`: at realtime their sub-10 ms remainder waits behind
- *   the ticker's silence and makes gaps (DESIGN.md). Feed rechunk() output. A partial last 10 ms would never
+ *   the ticker's silence and makes gaps (docs/sink.md). Feed rechunk() output. A partial last 10 ms would never
  *   play (the ticker takes whole 10 ms only), so end() completes it with silence (`stats.paddedSamples`).
  * - direct (`queueSizeMs: 0`): no native queue and no pacing; rtc-node takes only exactly rate/100 samples per
  *   channel. The sink pushes one frame per tick of a drift-free Pacer (lib/pacer.ts) shared by all

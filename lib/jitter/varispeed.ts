@@ -3,7 +3,7 @@
  * loop. `ratio` is input consumed per output sample: above 1 the buffer drains (plays faster), below 1 it fills.
  *
  * speex takes the ratio as a fraction num/den and reduces it by the GCD. We keep den = 65521 (the largest prime
- * below 2^16, inside the range DESIGN.md calls safe), so the fraction never reduces and speex never rescales its
+ * below 2^16, inside the range speex keeps exact), so the fraction never reduces and speex never rescales its
  * fractional phase, and we never pass num = den: speex would reduce that to 1/1, rescaling the phase to zero —
  * measured, a sub-sample phase jump on a 1 kHz tone with a second-difference residual of 85 % of a whole-sample
  * skip. A ratio within ±7.6 ppm of 1 therefore rounds to ±15.3 ppm (one step); the loop dithers between the two

@@ -20,7 +20,7 @@ export const BASELINE = { prebufferMs: 60, capMs: 120 };
 /** TCP-like (WebSocket) delivery, exponential jitter with an 8 ms mean, never more than 40 ms late. */
 export const STEADY_NET: NetworkModel = { jitter: { meanMs: 8, capMs: 40 }, inOrder: true };
 
-/** DESIGN.md's measured WebSocket producer: late by p99 ≈ 45 ms, max 100 ms (exponential, 10 ms mean, capped). */
+/** A measured WebSocket producer: late by p99 ≈ 45 ms, max 100 ms (exponential, 10 ms mean, capped). */
 export const FIELD_NET: NetworkModel = { jitter: { meanMs: 10, capMs: 100 }, inOrder: true };
 
 export function producerSpec(ppm: number, durationMs: number, network: NetworkModel, seed = 1): ProducerSpec {
