@@ -21,7 +21,7 @@ export interface StagesResult {
   /**
    * rtc-node's FfiClient dispatch: µs of main-thread CPU per FFI event while N captures are pending (each
    * pending `captureFrame` is one `waitFor` listener whose predicate runs on every event), for N = 1, 100, 300.
-   * Versus one listener routing by asyncId through a Map (bench/lib/fastCapture.ts), which stays flat.
+   * Versus one listener routing by asyncId through a Map (what lib/ffiCapture.ts does), which stays flat.
    */
   ffiDispatchUsPerEvent: { pending: number; rtcNode: number; mapRouted: number }[];
   /** ms CPU per second of audio, per call. */
