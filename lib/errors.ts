@@ -2,9 +2,13 @@
  * Every failure the library reports is an AudioPipelineError with a stable `code`, delivered as a stream
  * 'error' (never thrown past pipeline()). Match on `code` or on the subclass.
  */
+import type { ErrorCode } from './errorCodes.js';
+
+export { ERROR_CODES, type ErrorCode } from './errorCodes.js';
+
 export class AudioPipelineError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;

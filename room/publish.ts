@@ -23,7 +23,7 @@ import {
 } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { realClock, type Clock } from '../lib/clock.js';
-import { ConfigError, ConnectionError } from '../lib/errors.js';
+import { ConfigError, ConnectionError, type ErrorCode } from '../lib/errors.js';
 import { DEFAULT_QUEUE_SIZE_MS, LiveKitSink } from '../sinks/LiveKitSink.js';
 
 /** Credentials: a ready token, or an API key/secret from which a join+publish token is minted. */
@@ -201,7 +201,7 @@ function checkToken(token: unknown): string {
 /** rtc-node reports failures as ConnectError strings from the Rust SDK; map the ones measured to codes. */
 function classify(url: string, err: unknown): ConnectionError {
   const msg = err instanceof Error ? err.message : String(err);
-  const rules: [RegExp, string, string][] = [
+  const rules: [RegExp, ErrorCode, string][] = [
     [/\b40[13]\b|unauthori[sz]ed|invalid token|forbidden/i, 'ERR_CONNECT_AUTH', 'the server refused the token'],
     [/refused/i, 'ERR_CONNECT_REFUSED', `nothing accepts connections at ${url}`],
     [/lookup address|name or service|dns/i, 'ERR_CONNECT_DNS', `the host of ${url} does not resolve`],

@@ -2,7 +2,7 @@
  * What the gateway tells a WebSocket client when it refuses its stream: a close code (RFC 6455 §7.4.1) and a
  * short reason. Parsers throw ProtocolError; the connection turns it into `ws.close(code, reason)`.
  */
-import { AudioPipelineError } from '../../lib/errors.js';
+import { AudioPipelineError, type ErrorCode } from '../../lib/errors.js';
 
 export const CloseCode = {
   /** The stream ended as agreed (Twilio `stop`, or the client closed). */
@@ -24,7 +24,7 @@ export const CloseCode = {
 /** A client broke the protocol; `closeCode` and `message` become the WebSocket close frame. */
 export class ProtocolError extends AudioPipelineError {
   readonly closeCode: number;
-  constructor(closeCode: number, code: string, message: string) {
+  constructor(closeCode: number, code: ErrorCode, message: string) {
     super(code, message);
     this.closeCode = closeCode;
   }

@@ -16,6 +16,7 @@
  * sequence gaps and repeats are counted, not fatal (Twilio may drop media under load).
  */
 import { CloseCode, numberFrom, ProtocolError, shown } from './protocol.js';
+import type { ErrorCode } from '../../lib/errors.js';
 
 export interface TwilioStart {
   streamSid: string;
@@ -213,7 +214,7 @@ function parseStart(m: Record<string, unknown>): TwilioStart {
 }
 
 /** JSON.parse with a protocol error (1007) instead of a SyntaxError. */
-export function parseJson(text: string, code: string): unknown {
+export function parseJson(text: string, code: ErrorCode): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -235,6 +236,6 @@ function count(v: unknown, name: string): number {
   return n;
 }
 
-function policy(code: string, message: string): ProtocolError {
+function policy(code: ErrorCode, message: string): ProtocolError {
   return new ProtocolError(CloseCode.POLICY_VIOLATION, code, message);
 }

@@ -193,8 +193,8 @@ t.test('each bad message class gets its close code and reason', (t) => {
 });
 
 t.test('parseJson and closeReason', (t) => {
-  t.same(parseJson('{"a":1}', 'X'), { a: 1 });
-  t.throws(() => parseJson('nope', 'ERR_X'), { code: 'ERR_X', closeCode: 1007 });
+  t.same(parseJson('{"a":1}', 'ERR_TWILIO_JSON'), { a: 1 });
+  t.throws(() => parseJson('nope', 'ERR_TWILIO_JSON'), { code: 'ERR_TWILIO_JSON', closeCode: 1007 });
   t.equal(closeReason('short'), 'short');
   const long = closeReason('é'.repeat(200));
   t.ok(Buffer.byteLength(long) <= 123, `${Buffer.byteLength(long)} bytes`);

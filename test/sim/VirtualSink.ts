@@ -48,7 +48,7 @@ export class NativeQueueModel<M = undefined> {
 
   constructor(sampleRate: number, channels: number, queueSizeMs: number) {
     if (!Number.isInteger(queueSizeMs) || queueSizeMs < 10 || queueSizeMs % 10 !== 0) {
-      throw new ConfigError('ERR_SINK_CONFIG', `queueSizeMs must be a positive multiple of 10, got ${queueSizeMs}`);
+      throw new ConfigError('ERR_SINK_OPTIONS', `queueSizeMs must be a positive multiple of 10, got ${queueSizeMs}`);
     }
     this.sampleRate = sampleRate;
     this.channels = channels;
@@ -185,7 +185,7 @@ export class VirtualSink extends Writable implements HoldsAudio {
     const r = this.model.offer(frame.data, undefined);
     if (r === 'done') queueMicrotask(() => cb());
     else if (r === 'pending') this.#pendingCb = cb;
-    else cb(new AudioPipelineError('ERR_SINK_CAPTURE', 'VirtualSink: the native queue refused the frame (over 2 × queueSizeMs)'));
+    else cb(new AudioPipelineError('ERR_CAPTURE_FAILED', 'VirtualSink: the native queue refused the frame (over 2 × queueSizeMs)'));
   }
 
   override _final(cb: (err?: Error | null) => void): void {

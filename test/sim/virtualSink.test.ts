@@ -31,8 +31,8 @@ t.test('the model: burst until full, then one capture per tick', async (t) => {
   t.equal(q.queuedMs, 50);
   t.notOk(q.pending);
   t.equal(new NativeQueueModel<number>(48000, 1, 50).offer(new Int16Array(480 * 11), 0), 'refused', 'over 2 × queueSizeMs');
-  t.throws(() => new NativeQueueModel(48000, 1, 0), { name: 'ConfigError', code: 'ERR_SINK_CONFIG' });
-  t.throws(() => new NativeQueueModel(48000, 1, 15), { code: 'ERR_SINK_CONFIG' });
+  t.throws(() => new NativeQueueModel(48000, 1, 0), { name: 'ConfigError', code: 'ERR_SINK_OPTIONS' });
+  t.throws(() => new NativeQueueModel(48000, 1, 15), { code: 'ERR_SINK_OPTIONS' });
 });
 
 t.test('the model: frames that are not 10 ms, and sub-10 ms remainders', async (t) => {
@@ -105,7 +105,7 @@ t.test('the stream: underruns are counted, bad frames are errors, destroy stops 
   const full = new VirtualSink({ clock, sampleRate: 16000, queueSizeMs: 10 });
   const refused = new Promise<Error>((resolve) => full.once('error', resolve));
   full.write(new AudioFrame(new Int16Array(160 * 3), 16000, 1, 480));
-  t.match(await refused, { code: 'ERR_SINK_CAPTURE' });
+  t.match(await refused, { code: 'ERR_CAPTURE_FAILED' });
   const real = new VirtualSink();
   t.equal(real.bufferedMs, 0, 'defaults: realClock, 48 kHz mono');
   real.destroy();

@@ -227,7 +227,7 @@ t.test('options are validated: ConfigError thrown by the factory', async (t) => 
   for (const [opts, code] of bad) {
     t.throws(() => decodePcm(opts as Parameters<typeof decodePcm>[0]), { name: 'ConfigError', code }, JSON.stringify(opts) ?? 'undefined');
   }
-  t.ok(new ConfigError('x', 'y') instanceof Error);
+  t.ok(new ConfigError('ERR_PCM_RATE', 'y') instanceof Error);
   const d = decodePcm({ sampleRate: 16000 });
   t.same([d.channels, d.encoding, d.blockAlign], [1, 's16le', 2], 'defaults: mono s16le');
 });
