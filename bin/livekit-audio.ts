@@ -3,6 +3,7 @@
  * livekit-audio — command-line front end. Each subcommand lives in bin/commands/<name>.ts and exports
  * `{ summary, usage, run(args) }`; this file only dispatches and prints help.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from './commands/command.js';
 
 // rtc-node prints debug lines on stdout unless NODE_ENV is production; our stdout carries reports and stats.
@@ -16,10 +17,14 @@ const commands: Record<string, () => Promise<Command>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const lines = ['livekit-audio — get audio into LiveKit rooms from Node streams', '', 'Commands:'];
     for (const [n, load] of Object.entries(commands)) lines.push(`  ${n.padEnd(10)} ${(await load()).summary}`);
-    lines.push('', 'Run `livekit-audio <command> --help` for the options of one command.');
+    lines.push('', 'Run `livekit-audio <command> --help` for the options of one command; `livekit-audio --version`.');
     process.stdout.write(lines.join('\n') + '\n');
     return name === undefined ? 1 : 0;
   }
@@ -34,6 +39,19 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   return cmd.run(rest);
+}
+
+/** This package's version: its package.json is one folder up from the source, two from dist/bin. */
+function packageVersion(): string {
+  for (const up of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'livekit-audio-pipeline' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
 }
 
 main(process.argv.slice(2)).then(

@@ -70,8 +70,11 @@ t.test('frames changed after write(), in both modes and both capture paths', asy
     } else if (o?.error || mode === 'buffered') {
       // buffered mode holds the frame in its prebuffer, so the change is always seen at capture
       t.match(o?.error, { name: 'FrameFormatError', code: want }, `${name}: ${want} on the stream`);
-      // nothing after the bad frame plays (the last valid frame may be lost as the loopback closes under load)
-      if (mode === 'direct') t.ok(o !== null && o.played <= 2, `${name}: ${o?.played} of the 2 frames before it played, none after`);
+      // direct: playback stops at the bad frame (the last valid one may be lost as the loopback closes under load),
+      // or — when a late pacer captured (copied) the frame inside write(), before the change — all of it played
+      if (mode === 'direct') {
+        t.ok(o !== null && (o.played <= 2 || o.played === o.written), `${name}: ${o?.played} of ${o?.written} frames played`);
+      }
     } else {
       // direct mode, and the pacer was behind: the frame was captured (copied) inside write(), before the change
       t.equal(o?.played, o?.written, `${name}: captured before the change, every frame played as written`);
