@@ -108,6 +108,7 @@ interface OursOptions {
 
 type Mode =
   | { kind: 'naive' }
+  | { kind: 'user'; trackRate: number }
   | { kind: 'sink-naive' }
   | { kind: 'fused' }
   | ({ kind: 'ours' } & OursOptions)
@@ -118,6 +119,9 @@ export function parseMode(mode: string): Mode {
   if (kind === 'naive' && opts.length === 0) return { kind };
   if (kind === 'sink-naive' && opts.length === 0) return { kind };
   if (kind === 'fused' && opts.length === 0) return { kind };
+  // what a user composes from the README with every option left at its default: user48k, user8k
+  if (kind === 'user48k' && opts.length === 0) return { kind: 'user', trackRate: 48000 };
+  if (kind === 'user8k' && opts.length === 0) return { kind: 'user', trackRate: 8000 };
   if (kind !== 'ours' && kind !== 'sink') throw new Error(`unknown mode ${mode}`);
   const queueSizeMs = kind === 'ours' ? GATEWAY_QUEUE_SIZE_MS : DEFAULT_QUEUE_SIZE_MS;
   // the sink-only workload publishes 48 kHz unless told otherwise (r=)
@@ -161,6 +165,33 @@ function oursCall(o: OursOptions): Call {
   if (o.captureMs !== 10) stages.push(rechunk({ frameMs: o.captureMs }));
   let errors = 0;
   const done = pipeline([...stages, sink] as unknown as [Writable, Writable]).catch(() => errors++);
+  return {
+    write: (chunk) => head.write(chunk),
+    source: sink.source,
+    capturedMs: () => sink.stats.msCaptured,
+    backlogMs: () => sink.bufferedMs,
+    underruns: () => sink.stats.underruns,
+    jitter: () => jitter.stats,
+    errors: () => errors,
+    async close() {
+      head.destroy();
+      sink.destroy();
+      await done;
+    },
+  };
+}
+
+/**
+ * The plain composition a user writes from the docs, no option but the formats: decodePcm → (resample → rechunk
+ * at 48 kHz) → jitterBuffer() → new LiveKitSink({ sampleRate, channels }).
+ */
+function userCall(rate: number): Call {
+  const head = decodePcm(CALL_FORMAT);
+  const jitter = jitterBuffer();
+  const sink = new LiveKitSink({ sampleRate: rate, channels: 1 });
+  const convert = rate === CALL_FORMAT.sampleRate ? [] : [resample({ sampleRate: rate, channels: 1 }), rechunk()];
+  let errors = 0;
+  const done = pipeline([head, ...convert, jitter, sink] as unknown as [Writable, Writable]).catch(() => errors++);
   return {
     write: (chunk) => head.write(chunk),
     source: sink.source,
@@ -296,11 +327,13 @@ export async function runConcurrency(
             ? fusedCall()
           : mode.kind === 'sink'
             ? sinkCall(mode, frames)
-            : oursCall(mode);
+            : mode.kind === 'user'
+              ? userCall(mode.trackRate)
+              : oursCall(mode);
     calls.push(call);
     if (k === 0) probe = new Probe(call.source);
     // sink-only workloads have no producer: the sink pulls ready frames (and the probe has no latency)
-    if (mode.kind === 'naive' || mode.kind === 'ours' || mode.kind === 'fused') {
+    if (mode.kind === 'naive' || mode.kind === 'ours' || mode.kind === 'fused' || mode.kind === 'user') {
       stops.push(startProducer(call, chunks, k === 0 ? (at) => probe!.wrote(at) : undefined));
     }
   }
@@ -309,7 +342,10 @@ export async function runConcurrency(
   gc();
   const mem1 = memory();
   const captured0 = calls.reduce((s, c) => s + c.capturedMs(), 0);
-  const direct = mode.kind === 'fused' || ((mode.kind === 'ours' || mode.kind === 'sink') && mode.queueSizeMs === 0);
+  const direct =
+    mode.kind === 'fused' ||
+    (mode.kind === 'user' && DEFAULT_QUEUE_SIZE_MS === 0) ||
+    ((mode.kind === 'ours' || mode.kind === 'sink') && mode.queueSizeMs === 0);
   const pacer0 = sharedPacer().stats;
   const underruns0 = calls[0]!.underruns();
   const threads = threadCpu();

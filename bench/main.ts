@@ -50,6 +50,14 @@ const VARIANTS: Record<number, string[]> = quick
       50: ['ours', 'ours:rtc', 'ours:r=48000', 'ours:jb48k:r=48000', 'ours:q=100', 'ours:q=80:c=40', 'fused'],
       100: ['ours', 'ours:r=48000', 'ours:q=80:c=40', 'fused'],
     };
+/**
+ * The plain compositions with default options (bench/concurrency.ts userCall), next to the tuned gateway chain at
+ * the same N: the 48 kHz one (resample → rechunk → jitterBuffer() → 48 kHz sink) and the caller-rate one
+ * (jitterBuffer() → 8 kHz sink).
+ */
+const DEFAULTS: Record<number, string[]> = quick
+  ? { 50: ['user48k', 'user8k'] }
+  : { 50: ['user48k'], 100: ['user48k', 'user8k', 'ours'], 150: ['user8k', 'ours'], 200: ['user8k'] };
 /** The sink alone (ready frames, no producer, no chain), naive loop vs LiveKitSink configurations. */
 const SINK_MODES = ['sink-naive', 'sink:rtc', 'sink', 'sink:q=0:rtc', 'sink:q=0', 'sink:q=80:c=40'];
 /** Calls per machine in cluster mode: this many calls split over one process per core, measured together. */
@@ -122,6 +130,7 @@ interface Results {
   stages?: StagesResult;
   concurrency?: ConcurrencyResult[];
   variants?: ConcurrencyResult[];
+  defaults?: ConcurrencyResult[];
   sinkOnly?: ConcurrencyResult[];
   /** Cluster mode on this machine: for each total, one result per process (all run at the same time). */
   machine?: { total: number; processes: ConcurrencyResult[] }[];
@@ -211,6 +220,18 @@ async function main(): Promise<void> {
         const reuse = results.concurrency?.find((r) => r.mode === mode && r.n === Number(n));
         const r = reuse ?? (await concurrency(mode, Number(n), secondsFor(), results));
         if (r) results.variants.push(r);
+      }
+    }
+  }
+
+  if (want('defaults')) {
+    results.defaults = [];
+    for (const [n, modes] of Object.entries(DEFAULTS)) {
+      log(`default compositions at N = ${n}`);
+      for (const mode of modes) {
+        const reuse = results.concurrency?.find((r) => r.mode === mode && r.n === Number(n));
+        const r = reuse ?? (await concurrency(mode, Number(n), secondsFor(), results));
+        if (r) results.defaults.push(r);
       }
     }
   }
@@ -311,6 +332,12 @@ function tables(r: Results): string {
     }
     lines.push('');
   };
+  if (r.defaults?.length) {
+    variantRows(
+      '### Default options: what a user composes from the README (user48k: decodePcm → resample → rechunk → jitterBuffer() → LiveKitSink 48 kHz; user8k: decodePcm → jitterBuffer() → LiveKitSink 8 kHz) next to the tuned gateway chain (ours)',
+      r.defaults,
+    );
+  }
   if (r.variants?.length) variantRows('### Sink configurations on the full realtime chain', r.variants);
   if (r.collapsed.length) lines.push(`Collapsed (the process could not even end its window within 12 s): ${r.collapsed.join(', ')}.`, '');
   if (r.sinkOnly?.length) variantRows('### The sink alone (ready 10 ms frames, no chain)', r.sinkOnly);

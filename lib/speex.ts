@@ -96,6 +96,11 @@ export class SpeexResampler {
     this.#ratio = den / num;
   }
 
+  /** Forget the input history and the fractional phase (the ratio stays): as freshly made. */
+  resetMemory(): void {
+    wasm!._speex_resampler_reset_mem(this.#st);
+  }
+
   /** Discard the filter's leading zeros so output starts aligned with input (call before the first process). */
   skipZeros(): void {
     wasm!._speex_resampler_skip_zeros(this.#st);

@@ -4,14 +4,15 @@
  * rate the source plays them and everything upstream is paced by it ("the sink is the clock").
  *
  * Two modes, chosen by the source's queue size:
+ * - direct (`queueSizeMs: 0`, the default): no native queue; rtc-node takes exactly rate/100 samples per
+ *   channel per capture. The sink cuts what it is given into 10 ms (a remainder under 10 ms waits for the next
+ *   write) and captures one per tick of a drift-free Pacer (lib/pacer.ts) shared by all direct-mode sinks of
+ *   the process: no native thread per source, no queue delay (docs/sink.md has the measured choice).
  * - buffered (`queueSizeMs` ≥ 10, a multiple of 10): rtc-node's native 10 ms ticker drains a queue of that
  *   size; `captureFrame` resolves once the frame fits in it. Any frame size is accepted, but frames that are
  *   not whole 10 ms are counted in `stats.unalignedFrames`: at realtime their sub-10 ms remainder waits behind
- *   the ticker's silence and makes gaps (docs/sink.md). Feed rechunk() output. A partial last 10 ms would never
- *   play (the ticker takes whole 10 ms only), so end() completes it with silence (`stats.paddedSamples`).
- * - direct (`queueSizeMs: 0`): no native queue and no pacing; rtc-node takes only exactly rate/100 samples per
- *   channel. The sink pushes one frame per tick of a drift-free Pacer (lib/pacer.ts) shared by all
- *   direct-mode sinks of the process.
+ *   the ticker's silence and makes gaps (docs/sink.md). Feed rechunk() output.
+ * In both modes a partial last 10 ms is completed with silence at end() (`stats.paddedSamples`).
  *
  * Captures go through lib/ffiCapture.ts — rtc-node's own FFI request written by hand, with O(1) completion
  * dispatch — unless `fastCapture: false` or the installed rtc-node is not one it was verified against; then
@@ -25,15 +26,18 @@ import { AudioSource } from '@livekit/rtc-node';
 import { realClock, type Clock } from '../lib/clock.js';
 import { AudioPipelineError, ConfigError, FrameFormatError, toError } from '../lib/errors.js';
 import { captureFrame, ffiCaptureSupported } from '../lib/ffiCapture.js';
-import { checkFrame, frameMs, ownedFrame, silentFrame, type AudioFrame } from '../lib/frames.js';
+import { AudioFrame, checkFrame, frameMs, ownedFrame, silentFrame } from '../lib/frames.js';
 import { isAudioSampleRate, MAX_CHANNELS, SAMPLE_RATE_RANGE } from '../lib/formats.js';
 import { Pacer, sharedPacer } from '../lib/pacer.js';
 import { framesMs, writableQueuedMs } from '../lib/stats.js';
 
-/** The native queue a sink creates when not told otherwise (rtc-node's own default is 1000 ms). See docs/sink.md. */
-export const DEFAULT_QUEUE_SIZE_MS = 100;
+/**
+ * The native queue a sink creates when not told otherwise: 0, direct mode (rtc-node's own default is 1000 ms).
+ * See docs/sink.md for the measurements behind it.
+ */
+export const DEFAULT_QUEUE_SIZE_MS = 0;
 
-/** rtc-node's native frame duration: its ticker period and the only frame size direct mode accepts. */
+/** rtc-node's native frame duration: its ticker period and the only frame size a direct-mode capture takes. */
 const TICK_MS = 10;
 
 export interface LiveKitSinkOptions {
@@ -43,7 +47,7 @@ export interface LiveKitSinkOptions {
   sampleRate?: number;
   /** Channels of the source the sink creates (or a check against `source.numChannels`). Default 1. */
   channels?: number;
-  /** Native queue of the source the sink creates: 0 (direct mode) or a multiple of 10 ≥ 10. Default 100. */
+  /** Native queue of the source the sink creates: 0 (direct mode) or a multiple of 10 ≥ 10. Default 0. */
   queueSizeMs?: number;
   /** Time for stats (and for the pacer the sink makes when given a clock but no pacer). Default realClock. */
   clock?: Clock;
@@ -94,8 +98,9 @@ export interface LiveKitSinkStats {
   /** Estimated ms of silence those underruns put on the track. */
   underrunMs: number;
   /**
-   * Buffered mode: frames that were not a whole number of 10 ms. From a fast source that costs nothing, but
-   * at realtime the part beyond the last whole 10 ms waits behind the ticker's silence: gaps. Use rechunk().
+   * Frames that were not a whole number of 10 ms. Direct mode cuts them (no cost beyond a copy at each joint).
+   * Buffered mode: from a fast source that costs nothing, but at realtime the part beyond the last whole 10 ms
+   * waits behind the ticker's silence: gaps. Use rechunk().
    */
   unalignedFrames: number;
   /** Silence added at end() to complete the last 10 ms (samples per channel), so all of the audio plays. */
@@ -132,8 +137,11 @@ export class LiveKitSink extends Writable {
   /** Capture through lib/ffiCapture.ts (re-checked per capture: it turns itself off on a protocol surprise). */
   #fast: boolean;
   #unsubscribe: (() => void) | undefined;
-  /** Direct mode: the written frame waiting for a tick, and its write callback. */
-  #waiting: { frame: AudioFrame; cb: (err?: Error | null) => void } | undefined;
+  /** Direct mode: the 10 ms slices of the written frame waiting for ticks, and its write callback. */
+  #slices: AudioFrame[] = [];
+  #sliceCb: ((err?: Error | null) => void) | undefined;
+  /** Direct mode: the end of the last write that did not fill 10 ms (interleaved), waiting for the next one. */
+  #remainder: Int16Array | undefined;
   /** The frame inside captureFrame right now. */
   #capturing: AudioFrame | undefined;
   /** Direct mode: ticks granted and not yet used, at most #maxSlots (the pacer's catch-up bound). */
@@ -203,7 +211,8 @@ export class LiveKitSink extends Writable {
     if (!(prebufferMs >= 0) || !Number.isFinite(prebufferMs) || (queueSizeMs === 0 && prebufferMs > 0)) {
       throw new ConfigError(
         'ERR_SINK_OPTIONS',
-        `prebufferMs must be a finite number ≥ 0, and 0 in direct mode; got ${opts.prebufferMs}`,
+        `prebufferMs must be a finite number ≥ 0, and 0 in direct mode (the default; buffered mode needs ` +
+          `queueSizeMs ≥ 10); got ${opts.prebufferMs}`,
       );
     }
 
@@ -231,8 +240,8 @@ export class LiveKitSink extends Writable {
 
   /** ms of audio the sink holds ahead of the native queue: its Writable buffer plus the frame in hand. */
   get bufferedMs(): number {
-    let ms = writableQueuedMs(this) + (this.#held ? framesMs(this.#held) : 0);
-    if (this.#waiting) ms += frameMs(this.#waiting.frame);
+    let ms = writableQueuedMs(this) + (this.#held ? framesMs(this.#held) : 0) + framesMs(this.#slices);
+    if (this.#remainder) ms += (this.#remainder.length / this.channels / this.sampleRate) * 1000;
     if (this.#capturing) ms += frameMs(this.#capturing);
     return ms;
   }
@@ -275,12 +284,17 @@ export class LiveKitSink extends Writable {
       cb(); // nothing to play; rtc-node would ignore it too
       return;
     }
+    if (frame.samplesPerChannel % this.#frameSize !== 0) this.#c.unalignedFrames++;
     if (this.mode === 'direct') {
-      this.#waiting = { frame, cb };
+      this.#slices = this.#sliceDirect(frame);
+      if (this.#slices.length === 0) {
+        cb(); // all of it is in the remainder
+        return;
+      }
+      this.#sliceCb = cb;
       this.#pump();
       return;
     }
-    if (frame.samplesPerChannel % this.#frameSize !== 0) this.#c.unalignedFrames++;
     const held = this.#held;
     if (held === undefined) {
       this.#capture(frame).then(() => cb(), cb);
@@ -292,6 +306,22 @@ export class LiveKitSink extends Writable {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    const rest = this.#remainder;
+    if (rest !== undefined) {
+      // direct mode: the last partial 10 ms goes out on a tick of its own, completed with silence
+      this.#remainder = undefined;
+      const last = silentFrame(this.sampleRate, this.channels, this.#frameSize);
+      last.data.set(rest);
+      this.#c.paddedSamples += this.#frameSize - rest.length / this.channels;
+      this.#slices = [last];
+      this.#sliceCb = (err) => (err ? cb(err) : this.#finish(cb));
+      this.#pump();
+      return;
+    }
+    this.#finish(cb);
+  }
+
+  #finish(cb: (err?: Error | null) => void): void {
     // every write has completed: no more ticks needed, and a missing frame from now on is not an underrun
     this.#stopTicks();
     void (async () => {
@@ -320,9 +350,11 @@ export class LiveKitSink extends Writable {
       this.#drainAt = undefined;
     }
     this.#held?.splice(0);
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.cb();
+    this.#slices = [];
+    this.#remainder = undefined;
+    const waiting = this.#sliceCb;
+    this.#sliceCb = undefined;
+    waiting?.();
     if (!this.ownsSource) {
       cb(err);
       return;
@@ -344,15 +376,43 @@ export class LiveKitSink extends Writable {
 
   /** The frame, if this sink can play it as it is now; throws FrameFormatError. */
   #checked(chunk: unknown): AudioFrame {
-    const frame = checkFrame(chunk, this.sampleRate, this.channels, 'LiveKitSink');
-    if (this.mode === 'direct' && frame.samplesPerChannel !== this.#frameSize) {
-      throw new FrameFormatError(
-        'ERR_FRAME_SIZE',
-        `LiveKitSink in direct mode takes exactly 10 ms frames (${this.#frameSize} samples per channel at ` +
-          `${this.sampleRate} Hz), got ${frame.samplesPerChannel}; use rechunk()`,
-      );
+    return checkFrame(chunk, this.sampleRate, this.channels, 'LiveKitSink');
+  }
+
+  /**
+   * Direct mode: the frame as whole 10 ms slices, the remainder of the last write in front and the new
+   * remainder kept. A 10 ms frame with nothing pending goes as it is; slices are views into the frame's buffer
+   * (re-checked at capture) except the one that joins the remainder, which is a copy.
+   */
+  #sliceDirect(frame: AudioFrame): AudioFrame[] {
+    const F = this.#frameSize;
+    const ch = this.channels;
+    const rest = this.#remainder;
+    if (rest === undefined && frame.samplesPerChannel === F) return [frame];
+    this.#remainder = undefined;
+    const data = frame.data;
+    const slices: AudioFrame[] = [];
+    let pos = 0; // interleaved index into data
+    if (rest !== undefined) {
+      const need = F * ch - rest.length;
+      if (data.length < need) {
+        const joined = new Int16Array(rest.length + data.length);
+        joined.set(rest);
+        joined.set(data, rest.length);
+        this.#remainder = joined;
+        return slices;
+      }
+      const first = new Int16Array(F * ch);
+      first.set(rest);
+      first.set(data.subarray(0, need), rest.length);
+      slices.push(new AudioFrame(first, this.sampleRate, ch, F));
+      pos = need;
     }
-    return frame;
+    for (; pos + F * ch <= data.length; pos += F * ch) {
+      slices.push(new AudioFrame(data.subarray(pos, pos + F * ch), this.sampleRate, ch, F));
+    }
+    if (pos < data.length) this.#remainder = data.slice(pos);
+    return slices;
   }
 
   async #capture(frame: AudioFrame): Promise<void> {
@@ -360,6 +420,13 @@ export class LiveKitSink extends Writable {
     // it meanwhile; native code reads samplesPerChannel × channels samples from its buffer, so what it is told
     // must be true at this moment. The capture below is synchronous up to the native copy.
     this.#checked(frame);
+    if (this.mode === 'direct' && frame.samplesPerChannel !== this.#frameSize) {
+      throw new FrameFormatError(
+        'ERR_FRAME_SIZE',
+        `a direct-mode capture takes exactly 10 ms (${this.#frameSize} samples per channel at ${this.sampleRate} ` +
+          `Hz); the frame now says ${frame.samplesPerChannel} (changed after write())`,
+      );
+    }
     const c = this.#c;
     const start = this.#clock.now();
     c.firstCaptureAt ??= start;
@@ -429,15 +496,28 @@ export class LiveKitSink extends Writable {
     this.#pump();
   }
 
-  /** Direct mode: capture the waiting frame if a slot is open and nothing is in flight. */
+  /** Direct mode: capture the next waiting slice if a slot is open and nothing is in flight. */
   #pump(): void {
-    const waiting = this.#waiting;
-    if (waiting === undefined || this.#slots === 0 || this.#capturing !== undefined) return;
-    this.#waiting = undefined;
+    if (this.#slices.length === 0 || this.#slots === 0 || this.#capturing !== undefined) return;
+    const slice = this.#slices.shift()!;
     this.#slots--;
     this.#starved = false;
-    // the write callback lets the next frame in; with slots left (catch-up) it is pushed as soon as it comes
-    this.#capture(waiting.frame).then(() => waiting.cb(), waiting.cb);
+    // after the last slice the write callback lets the next frame in; with slots left (catch-up) it is pushed
+    // as soon as it comes
+    this.#capture(slice).then(
+      () => {
+        if (this.#slices.length > 0) return this.#pump();
+        const cb = this.#sliceCb;
+        this.#sliceCb = undefined;
+        cb?.();
+      },
+      (err: unknown) => {
+        const cb = this.#sliceCb;
+        this.#sliceCb = undefined;
+        this.#slices = [];
+        cb?.(toError(err));
+      },
+    );
   }
 
   #stopTicks(): void {

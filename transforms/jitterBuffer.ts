@@ -12,7 +12,8 @@
  * See docs/latency.md.
  *
  * Input: AudioFrames of any size, or `{ frame, seq?, timestamp? }` packets (RTP-like: reordered, losses
- * concealed, late packets dropped). Output: 10 ms AudioFrames at the input rate and channel count. If
+ * concealed, late packets dropped). Output: 10 ms AudioFrames at the input rate and channel count; after end()
+ * what is held plays out and the stream ends on the input's last sample (that frame may be shorter). If
  * `sampleRate`/`channels` are not given they are taken from the first frame, and nothing is read out before it.
  */
 import { Duplex } from 'node:stream';
@@ -97,6 +98,7 @@ export class JitterBuffer extends Duplex implements HoldsAudio {
       heldSamples: 0,
       driftPpm: 0,
       ratio: 1,
+      varispeedShare: 0,
     };
   }
 

@@ -74,7 +74,7 @@ export interface JitterStats {
   /** synthesized for underruns and lost packets (fades and silence) */
   concealedSamples: number;
   concealmentEvents: number;
-  /** silence before playout started and padding at the end: not a glitch */
+  /** silence before playout started: not a glitch */
   idleSamples: number;
   droppedSamples: number;
   /** dropped samples by reason */
@@ -89,12 +89,16 @@ export interface JitterStats {
   heldSamples: number;
   /** estimated producer clock skew relative to the sink, ppm */
   driftPpm: number;
-  /** varispeed ratio in effect: input consumed per output sample */
+  /** varispeed ratio in effect: input consumed per output sample (exactly 1 while bypassed) */
   ratio: number;
+  /** share of the input that went through the varispeed filter; the rest was nominal and bypassed it (0–1) */
+  varispeedShare: number;
 }
 
 const FADE_MS = 5;
 const QUIET_RMS = 104; // −50 dBFS
+/** pulls without a time-stretch search after one that found no cut (30 ms: the search is the costliest step of a pull) */
+const SEARCH_PAUSE = 3;
 /** a gap between pulls longer than this means the sink itself stalled */
 const SINK_HICCUP_MS = 30;
 /** jitter-estimate samples (half-seconds) before the target may go below its starting value */
@@ -180,6 +184,8 @@ export class JitterCore {
   #events = 0;
   #idle = 0;
   #stretched = 0;
+  /** pulls to wait before the next time-stretch search (after one that found nothing) */
+  #searchPause = 0;
   #dropped = { late: 0, duplicate: 0, overflow: 0, stale: 0 };
 
   /** Requires `await loadSpeex()` first (the varispeed engine). */
@@ -201,6 +207,7 @@ export class JitterCore {
       window: this.#fade,
       quietRms: QUIET_RMS,
       minCorrelation: 0.9,
+      decimation: Math.max(1, Math.floor(o.sampleRate / 8000)), // search at ~8 kHz, refine at the full rate
     };
     this.#capFrames = this.#frames(o.maxBufferMs);
     this.#targetMs = o.targetDelayMs;
@@ -249,7 +256,7 @@ export class JitterCore {
     if (this.#in > 0) this.#queue.append(this.#vs.flush());
   }
 
-  /** One 10 ms frame for the sink, or null once ended and drained. */
+  /** One 10 ms frame for the sink (the last one of an ended stream may be shorter), or null once ended and drained. */
   pull(nowMs: number): AudioFrame | null {
     const hiccup = nowMs - this.#lastPullAt > SINK_HICCUP_MS;
     let heldMs = this.#averageDepth(nowMs);
@@ -298,35 +305,43 @@ export class JitterCore {
       this.#reorder.releaseGap(this.#released);
       this.#flushReleased();
     }
+    if (this.#ended && this.#queue.frames < F) {
+      // the producer has finished: the stream ends on its last sample, in a frame as short as what is left —
+      // nothing is concealed after the end (a faded tail there would be a sound the input never had)
+      const r = this.#queue.frames;
+      this.#state = 'ended';
+      if (r === 0) return null;
+      const last = new Int16Array(r * this.#ch);
+      this.#lastPosition = this.#queue.headPosition;
+      this.#queue.readInto(last, 0, r);
+      return this.#emit(last);
+    }
     const out = new Int16Array(F * this.#ch);
     if (this.#queue.frames < F) {
       const r = this.#queue.frames;
-      // at the end of the stream the fade must finish in this last frame
-      const tail = fadeOutTail(this.#recent(this.#fade), this.#ch, this.#ended ? Math.min(this.#fade, F - r) : this.#fade);
+      const tail = fadeOutTail(this.#recent(this.#fade), this.#ch, this.#fade);
       this.#lastPosition = this.#queue.headPosition;
       this.#queue.readInto(out, 0, r);
       // the fade-out follows the last audio; what does not fit in this frame starts the next one
       const fits = Math.min(F - r, this.#fade) * this.#ch;
       out.set(tail.subarray(0, fits), r * this.#ch);
       this.#pendingTail = fits < tail.length ? tail.subarray(fits) : undefined;
-      if (this.#ended) {
-        this.#idle += F - r;
-        this.#state = 'ended';
-      } else {
-        this.#concealed += F - r;
-        this.#events++;
-        this.#state = 'concealing';
-        this.#loop.discardRecent();
-      }
+      this.#concealed += F - r;
+      this.#events++;
+      this.#state = 'concealing';
+      this.#loop.discardRecent();
       return this.#emit(out);
     }
 
     // the sink stopped pulling for a while (a blocked event loop): arrivals piled up meanwhile, and if its own
     // queue ran dry, the depth stays up by that much — a step, not drift: the model restarts from here
     if (hiccup) this.#loop.reset(heldMs);
-    this.#vs.setRatio(1 + this.#loop.update(heldMs, this.#targetMs));
-    if (this.depthMs - this.#targetMs > this.#accelerateAboveMs() && this.#queue.frames >= this.#stretch.maxLag + this.#stretch.window + F) {
+    this.#vs.setRatio(1 + this.#loop.update(heldMs, this.#targetMs, this.#vs.ratio - 1));
+    if (this.#searchPause > 0) this.#searchPause--;
+    else if (this.depthMs - this.#targetMs > this.#accelerateAboveMs() && this.#queue.frames >= this.#stretch.maxLag + this.#stretch.window + F) {
       const cut = findCut(this.#queue.peek(this.#stretch.maxLag + this.#stretch.window), this.#ch, this.#stretch);
+      // audio that is neither quiet nor periodic now rarely is 10 ms later: look again after SEARCH_PAUSE pulls
+      if (cut === 0) this.#searchPause = SEARCH_PAUSE;
       if (cut > 0) {
         crossfadeCut(this.#queue, cut, this.#stretch.window);
         this.#stretched += cut;
@@ -364,6 +379,7 @@ export class JitterCore {
       heldSamples: this.#queue.frames + this.#reorder.heldFrames,
       driftPpm: this.#loop.driftPpm,
       ratio: this.#vs.ratio,
+      varispeedShare: this.#vs.activeSamples / Math.max(1, this.#vs.activeSamples + this.#vs.bypassedSamples),
     };
   }
 
@@ -485,8 +501,9 @@ export class JitterCore {
   }
 
   #emit(data: Int16Array): AudioFrame {
-    this.#out += this.frameSize;
+    const n = data.length / this.#ch; // 10 ms, except the last frame of a stream
+    this.#out += n;
     this.#lastOut = data;
-    return new AudioFrame(data, this.#rate, this.#ch, this.frameSize);
+    return new AudioFrame(data, this.#rate, this.#ch, n);
   }
 }

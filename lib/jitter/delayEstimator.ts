@@ -10,6 +10,10 @@
  * statement about time, not packet counts: the backlog of a stall — hundreds of packets arriving at once, each
  * "late" — counts once, so a single stall does not raise the target for the next half minute, while jitter that
  * recurs in more than 5 % of half-seconds does.
+ *
+ * The same holds in the first seconds: while fewer than 1 / (1 − quantile) samples are in (20: ten seconds),
+ * one sample would weigh more than 5 % and a single stall would be "the jitter" — so until then the estimate is
+ * the second-largest sample (one stall is a stall; two are a pattern).
  */
 
 export interface DelayEstimatorOptions {
@@ -36,6 +40,8 @@ export class DelayEstimator {
   #intervalMax = 0;
   #estimate: number | undefined;
   #firstMax = 0;
+  /** the two largest samples so far (fast start) */
+  #top: [number, number] = [0, 0];
 
   constructor(o: DelayEstimatorOptions) {
     this.quantile = o.quantile ?? 0.95;
@@ -97,7 +103,15 @@ export class DelayEstimator {
     h[b]! += 1 - f;
     let total = 0;
     for (let i = 0; i < h.length; i++) total += h[i]!;
-    const want = this.quantile * total;
+    const b2 = Math.min(h.length - 1, Math.max(0, Math.ceil(lateMs)));
+    if (b2 > this.#top[0]) this.#top = [b2, this.#top[0]];
+    else if (b2 > this.#top[1]) this.#top[1] = b2;
+    if (this.#samples < 1 / (1 - this.quantile)) {
+      // every sample weighs 1/n > 1 − quantile: the quantile would be the largest, one stall
+      this.#estimate = this.#top[1];
+      return;
+    }
+    const want = this.quantile * total * (1 - 1e-9); // 19 of 20 equal weights must reach 0.95 despite rounding
     let acc = 0;
     let q = h.length - 1;
     for (let i = 0; i < h.length; i++) {

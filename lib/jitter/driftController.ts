@@ -21,7 +21,8 @@
  * `discardRecent()`, which restores the skew estimate from half a second earlier; after a resume the model
  * follows the measured depth for 200 ms without learning from it (the rest of a backlog may still be arriving),
  * and if it ever disagrees with the measurement by over 20 ms for half a second it re-syncs.
- * The correction is clamped (±1 % by default).
+ * The correction is clamped (±1 % by default). The model advances with the correction actually applied when the
+ * caller says what it was (varispeed plays a nominal ratio through a delay line: then none was).
  */
 
 export interface DriftControllerOptions {
@@ -65,6 +66,8 @@ export class DriftController {
   #t = 0;
   #depth = NaN;
   #skew = 0;
+  /** the correction the model was advanced with at the last update */
+  #lastU = 0;
 
   constructor(o: DriftControllerOptions) {
     this.#dtMs = o.frameMs;
@@ -102,9 +105,13 @@ export class DriftController {
     if (this.#n >= HISTORY) this.#skew = this.#history[this.#n % HISTORY]!;
   }
 
-  /** One output frame: the measured depth and the target (ms) in, the correction to apply out. */
-  update(depthMs: number, targetMs: number): number {
+  /**
+   * One output frame: the measured depth and the target (ms) in, the correction to apply out. `appliedLast`: the
+   * correction actually in effect since the last update, if it was not the one returned (default: it was).
+   */
+  update(depthMs: number, targetMs: number, appliedLast = this.#lastU): number {
     if (Number.isNaN(this.#depth)) this.#depth = depthMs;
+    else this.#depth += (this.#lastU - appliedLast) * this.#dtMs;
     const w = 2 * Math.PI * this.bandwidthHz;
     const dt = this.#dtMs / 1000;
     this.#t += dt;
@@ -125,6 +132,7 @@ export class DriftController {
     }
     const u = Math.max(-max, Math.min(max, this.#skew + (this.#kp * (this.#depth - targetMs)) / 1000));
     this.#depth += (this.#skew - u) * this.#dtMs;
+    this.#lastU = u;
     return u;
   }
 }

@@ -138,6 +138,8 @@ export interface VirtualSinkStats {
   underrunTicks: number;
   /** runs of consecutive underrun ticks after the first audio */
   underrunEvents: number;
+  /** silence added at end() to complete the last 10 ms (samples per channel) */
+  paddedSamples: number;
 }
 
 /** A Writable of AudioFrames that plays them on a Clock like rtc-node's buffered AudioSource. */
@@ -153,7 +155,7 @@ export class VirtualSink extends Writable implements HoldsAudio {
   #finalCb: ((err?: Error | null) => void) | undefined;
   #started = false;
   #inUnderrun = false;
-  #stats: VirtualSinkStats = { ticks: 0, framesPlayed: 0, underrunTicks: 0, underrunEvents: 0 };
+  #stats: VirtualSinkStats = { ticks: 0, framesPlayed: 0, underrunTicks: 0, underrunEvents: 0, paddedSamples: 0 };
 
   constructor(opts: VirtualSinkOptions = {}) {
     super({ objectMode: true, highWaterMark: 1 });
@@ -189,6 +191,13 @@ export class VirtualSink extends Writable implements HoldsAudio {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    // as LiveKitSink does: the ticker plays whole 10 ms only, so a partial last 10 ms is completed with silence
+    const partial = this.model.queuedFrames % this.model.frameSize;
+    if (partial !== 0) {
+      const pad = this.model.frameSize - partial;
+      this.#stats.paddedSamples += pad;
+      this.model.offer(new Int16Array(pad * this.#ch), undefined);
+    }
     this.#finalCb = cb;
     this.#maybeFinish();
   }

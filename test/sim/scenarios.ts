@@ -2,8 +2,8 @@
  * The scenarios the tests assert on and bench/latency-plot.ts reports, in one place so both say the same thing.
  *
  * Audio: an 8 kHz tone (a µ-law phone line's rate) in 20 ms packets — the jitter buffer runs at any rate, and
- * 8 kHz keeps an hour of varispeed resampling to about a second of CPU. The sink is LiveKitSink's default
- * native queue, 50 ms.
+ * 8 kHz keeps an hour of varispeed resampling to about a second of CPU. The sink is a buffered-mode native
+ * queue of 50 ms (the gateway-era setting these scenarios were tuned on; test/sim/stall.test.ts models direct mode).
  */
 import type { JitterOptions } from '../../lib/jitter/core.js';
 import type { NetworkModel, ProducerSpec } from './producer.js';

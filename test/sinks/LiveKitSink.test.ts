@@ -49,9 +49,10 @@ function closed(sink: Writable): Promise<void> {
   return new Promise((resolve) => (sink.closed ? resolve() : sink.once('close', () => resolve())));
 }
 
-t.test('defaults: buffered, 48 kHz mono, the declared queue, highWaterMark 1, owns its source', async (t) => {
+t.test('defaults: direct mode, 48 kHz mono, no native queue, highWaterMark 1, owns its source', async (t) => {
   const sink = new LiveKitSink();
-  t.equal(sink.mode, 'buffered');
+  t.equal(DEFAULT_QUEUE_SIZE_MS, 0);
+  t.equal(sink.mode, 'direct');
   t.equal(sink.sampleRate, 48000);
   t.equal(sink.channels, 1);
   t.equal(sink.queueSizeMs, DEFAULT_QUEUE_SIZE_MS);
@@ -128,7 +129,7 @@ t.test('frames of the wrong rate, channel count or shape, and non-frames, are Fr
 });
 
 t.test('an error also rejects pipeline()', async (t) => {
-  const sink = new LiveKitSink();
+  const sink = new LiveKitSink({ queueSizeMs: 100 });
   await t.rejects(pipeline(Readable.from([frame(1), frame(2, 480, 44100)]), sink), FrameFormatError);
 });
 
@@ -345,9 +346,56 @@ t.test('direct mode: a stall is caught up from the pacer slots; starving beyond 
   t.equal(sink.stats.underrunMs - before, 30, 'ticks the pacer dropped are time without audio');
   t.equal(sink.stats.underruns, 2);
   t.equal(w.calls.length, 8, 'the waiting frames caught up on the delivered ticks');
+  // a frame short of 10 ms waits for more; at the end it goes out on a tick of its own, completed with silence
   src.push(frame(20, 441));
-  await t.rejects(done, { code: 'ERR_FRAME_SIZE' });
-  t.equal(pacer.subscribers, 0, 'an errored sink leaves the pacer');
+  await tick();
+  t.equal(w.calls.length, 8, 'a partial 10 ms waits');
+  src.push(null);
+  await tick();
+  await done;
+  t.equal(w.calls.length, 9, 'end() sends it');
+  t.equal(sink.stats.paddedSamples, 39);
+  t.equal(pacer.subscribers, 0, 'the finished sink leaves the pacer');
+});
+
+t.test('direct mode cuts any frame size into exact 10 ms captures, sample for sample', async (t) => {
+  const clock = new VirtualClock(0);
+  const pacer = new Pacer({ clock, maxCatchUpTicks: 100 });
+  const sink = new LiveKitSink({ pacer, clock, fastCapture: false });
+  t.equal(sink.mode, 'direct', 'the default mode');
+  const seen: Int16Array[] = [];
+  const capture = sink.source.captureFrame.bind(sink.source);
+  sink.source.captureFrame = (f: AudioFrame) => {
+    if (f.samplesPerChannel !== 480) t.fail(`a capture of ${f.samplesPerChannel} samples`);
+    seen.push(f.data.slice(0, f.samplesPerChannel));
+    return capture(f);
+  };
+  // a ramp cut into odd sizes: 7 ms, 25 ms, 1 sample, 0, 31 ms, 2.5 ms (each a view at an offset in a larger buffer)
+  const sizes = [336, 1200, 1, 0, 1488, 120];
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const ramp = Int16Array.from({ length: total }, (_, i) => (i % 30000) + 1);
+  const frames: AudioFrame[] = [];
+  let at = 0;
+  for (const n of sizes) {
+    const backing = new Int16Array(n + 16);
+    backing.set(ramp.subarray(at, at + n), 8);
+    frames.push(new AudioFrame(backing.subarray(8, 8 + n), 48000, 1, n));
+    at += n;
+  }
+  const done = pipeline(Readable.from(frames, { highWaterMark: 1 }), sink);
+  for (let i = 0; i < 12; i++) {
+    await clock.advanceAsync(10);
+    await sleep(3);
+  }
+  await done;
+  const out = new Int16Array(seen.length * 480);
+  seen.forEach((d, i) => out.set(d, i * 480));
+  t.equal(seen.length, Math.ceil(total / 480), `${total} samples → ${seen.length} captures`);
+  t.same(Array.from(out.subarray(0, total)), Array.from(ramp), 'every sample, in order');
+  t.ok(out.subarray(total).every((v) => v === 0), 'the last capture is completed with silence');
+  t.equal(sink.stats.paddedSamples, seen.length * 480 - total);
+  t.equal(sink.stats.samplesCaptured, seen.length * 480);
+  t.equal(sink.stats.unalignedFrames, 5, 'frames that were not whole 10 ms are counted');
 });
 
 t.test('direct mode without a pacer uses the shared pacer (or a private one on a given clock)', async (t) => {
@@ -401,12 +449,12 @@ t.test('prebufferMs: the first frames are held until that much audio is in hand,
   sink.destroy();
   await closed(sink);
 
-  const short = new LiveKitSink({ prebufferMs: 200, fastCapture: false });
+  const short = new LiveKitSink({ queueSizeMs: 100, prebufferMs: 200, fastCapture: false });
   const ws = watchCaptures(short.source);
   await pipeline(Readable.from([frame(1), frame(2)]), short);
   t.equal(ws.calls.length, 2, 'a stream shorter than the prebuffer plays at end()');
 
-  const cut = new LiveKitSink({ prebufferMs: 100, fastCapture: false });
+  const cut = new LiveKitSink({ queueSizeMs: 100, prebufferMs: 100, fastCapture: false });
   const wc = watchCaptures(cut.source);
   for (let i = 0; i < 3; i++) await new Promise((r) => cut.write(frame(i + 1), r));
   cut.destroy();

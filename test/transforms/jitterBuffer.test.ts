@@ -385,22 +385,33 @@ t.test('the target follows the jitter (adaptive) or stays put', async (t) => {
   }
 });
 
-t.test('end(): what is held plays out, the last frame is padded, then null', async (t) => {
+t.test('end(): what is held plays out, the stream ends on the input\'s last sample, then null', async (t) => {
   const core = new JitterCore({ sampleRate: 16000 });
   const tone = new Tone(16000, 500);
-  for (let i = 0; i < 5; i++) core.push(tone.frame(25), 0);
-  core.end();
-  core.end();
-  let frames = 0;
-  let last: AudioFrame | null = null;
-  for (let f = core.pull(0); f !== null; f = core.pull(0)) {
-    frames++;
-    last = f;
+  const input: Int16Array[] = [];
+  for (let i = 0; i < 5; i++) {
+    const f = tone.frame(25);
+    input.push(f.data);
+    core.push(f, 0);
   }
-  t.ok(frames >= 12 && frames <= 14, `${frames} frames`);
+  core.end();
+  core.end();
+  const out: AudioFrame[] = [];
+  for (let f = core.pull(0); f !== null; f = core.pull(0)) out.push(f);
+  t.ok(out.length >= 12 && out.length <= 14, `${out.length} frames`);
   t.equal(core.stats.state, 'ended');
   t.equal(core.pull(0), null, 'stays ended');
-  t.equal(last!.data[last!.data.length - 1], 0, 'padded with silence');
+  const last = out[out.length - 1]!;
+  t.ok(last.samplesPerChannel > 0 && last.samplesPerChannel < 160, `the last frame is short: ${last.samplesPerChannel}`);
+  t.equal(out.slice(0, -1).every((f) => f.samplesPerChannel === 160), true, 'all others are 10 ms');
+  const s = core.stats;
+  t.equal(s.concealedSamples + s.idleSamples, 0, 'nothing concealed or padded: only input went out');
+  t.equal(s.samplesOut, s.samplesIn + s.samplesInserted - s.samplesRemoved - s.droppedSamples);
+  // varispeed runs at ±15 ppm of 1:1 here: the output's last samples are the input's, to within a few LSB
+  const inTail = input[input.length - 1]!.subarray(-8);
+  const outTail = last.data.subarray(-8);
+  const err = Math.max(...Array.from(inTail, (v, i) => Math.abs(v - outTail[i]!)));
+  t.ok(err < 0.02 * A, `ends on the input's last samples (largest difference ${err} of amplitude ${A})`);
   t.equal(core.stats.heldSamples, 0);
   balanced(t, core.stats);
   core.destroy();
@@ -479,7 +490,8 @@ t.test('the stream: producer → jitterBuffer → VirtualSink on virtual time', 
   t.ok(maxHeld <= s.targetDelayMs + 40, `held at most ${maxHeld.toFixed(1)} ms (target ${s.targetDelayMs} ms)`);
   t.equal(s.state, 'ended');
   t.equal(jb.bufferedMs, 0);
-  t.equal(s.samplesOut, played.length * 480, 'every frame pulled was played');
+  t.equal(s.samplesOut + sink.stats.paddedSamples, played.length * 480, 'every frame pulled was played');
+  t.ok(sink.stats.paddedSamples > 0 && sink.stats.paddedSamples < 480, `the last frame was short (${480 - sink.stats.paddedSamples} samples)`);
   balanced(t, s);
 });
 
