@@ -61,7 +61,7 @@ const DEFAULTS: Record<number, string[]> = quick
 /** The sink alone (ready frames, no producer, no chain), naive loop vs LiveKitSink configurations. */
 const SINK_MODES = ['sink-naive', 'sink:rtc', 'sink', 'sink:q=0:rtc', 'sink:q=0', 'sink:q=80:c=40'];
 /** Calls per machine in cluster mode: this many calls split over one process per core, measured together. */
-const MACHINE_TOTALS = quick ? [50] : [150, 200];
+const MACHINE_TOTALS = quick ? [50] : [150, 200, 250];
 const SINK_N = quick ? [50] : [100];
 
 const N_VALUES = (flag('n')?.split(',').map(Number) ?? (quick ? [10, 50] : [25, 50, 100, 150, 200, 300])).filter(

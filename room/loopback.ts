@@ -22,7 +22,7 @@ export interface LoopbackOptions {
   sampleRate?: number;
   /** Default 1. */
   channels?: number;
-  /** The source's native queue: 0 (direct mode) or a multiple of 10. Default LiveKitSink's default (100). */
+  /** The source's native queue: 0 (direct mode) or a multiple of 10. Default LiveKitSink's default (0: direct). */
   queueSizeMs?: number;
   /** Arrival times and the sink's stats use it. Default realClock. */
   clock?: Clock;

@@ -39,8 +39,9 @@ Options:
   --out DIR       Where to write received.wav, report.json and report.svg. Default ./out.
   --rate HZ       Rate of the track (a multiple of 100). Default 48000.
   --channels N    Channels of the track, 1 or 2. Default 1.
-  --queue-ms N    The AudioSource's native queue, a multiple of 10. Default ${DEFAULT_QUEUE_SIZE_MS}.
-  --direct        Direct mode (queue 0): the sink's own 10 ms scheduler paces the audio.
+  --queue-ms N    The AudioSource's native queue, a multiple of 10; 0 = direct mode (the sink's own 10 ms
+                  scheduler paces the audio), ≥ 10 = buffered. Default ${DEFAULT_QUEUE_SIZE_MS}.
+  --direct        Direct mode: the same as --queue-ms 0.
   --prebuffer-ms N
                   Buffered mode: hold the first N ms before starting playback. Default 0.
   --quiet         Print nothing but errors.

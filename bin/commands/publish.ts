@@ -44,7 +44,7 @@ Options:
   --identity ID        Participant identity when minting a token. Default livekit-audio-<random>.
   --name NAME          Track name. Default: the file name.
   --channels 1|2       Published channels. Default 1 (stereo files are averaged).
-  --queue-ms N         Native queue of the source, a multiple of 10. Default ${DEFAULT_QUEUE_SIZE_MS}.
+  --queue-ms N         Native queue of the source, a multiple of 10 (0 = direct mode). Default ${DEFAULT_QUEUE_SIZE_MS}.
   --timeout-ms N       Give up connecting after N ms. Default 5000.
   --quiet              No progress output.
 

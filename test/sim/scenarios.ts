@@ -3,7 +3,7 @@
  *
  * Audio: an 8 kHz tone (a µ-law phone line's rate) in 20 ms packets — the jitter buffer runs at any rate, and
  * 8 kHz keeps an hour of varispeed resampling to about a second of CPU. The sink is a buffered-mode native
- * queue of 50 ms (the gateway-era setting these scenarios were tuned on; test/sim/stall.test.ts models direct mode).
+ * queue of 50 ms (the gateway-era setting these scenarios were tuned on; test/sim/defaults.test.ts models direct mode).
  */
 import type { JitterOptions } from '../../lib/jitter/core.js';
 import type { NetworkModel, ProducerSpec } from './producer.js';
