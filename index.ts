@@ -119,7 +119,13 @@ export {
   type LiveKitSinkStats,
 } from './sinks/LiveKitSink.js';
 export { WavFileSink, wavFileSink, type WavFileSinkOptions } from './sinks/WavFileSink.js';
-export { createGateway, GATEWAY_LIMITS, GATEWAY_QUEUE_SIZE_MS, type Gateway, type GatewayOptions } from './gateway/server.js';
+export {
+  createGateway,
+  GATEWAY_LIMITS,
+  GATEWAY_QUEUE_SIZE_MS,
+  type Gateway,
+  type GatewayOptions,
+} from './gateway/server.js';
 export type {
   GatewayConnection,
   ConnectionRecord,
@@ -129,8 +135,20 @@ export type {
   GatewayProtocol,
 } from './gateway/connection.js';
 export { CloseCode, ProtocolError } from './gateway/protocols/protocol.js';
-export { TwilioStream, TWILIO_FORMAT, type TwilioEvent, type TwilioStart, type TwilioStats } from './gateway/protocols/twilio.js';
-export { RawPcmStream, pcmFormat, pcmFormatFromQuery, type PcmFormat, type RawPcmEvent } from './gateway/protocols/rawPcm.js';
+export {
+  TwilioStream,
+  TWILIO_FORMAT,
+  type TwilioEvent,
+  type TwilioStart,
+  type TwilioStats,
+} from './gateway/protocols/twilio.js';
+export {
+  RawPcmStream,
+  pcmFormat,
+  pcmFormatFromQuery,
+  type PcmFormat,
+  type RawPcmEvent,
+} from './gateway/protocols/rawPcm.js';
 export {
   startGatewayCluster,
   type GatewayCluster,

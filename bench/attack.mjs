@@ -95,7 +95,11 @@ function rawUpgrade(port, target, headers = {}) {
       'Sec-WebSocket-Version': '13',
       ...headers,
     };
-    s.write(`GET ${target} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
+    s.write(
+      `GET ${target} HTTP/1.1\r\n${Object.entries(h)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\r\n')}\r\n\r\n`,
+    );
   });
 }
 
@@ -146,7 +150,13 @@ async function honestCaller(gw, ms) {
   const payload = Buffer.alloc(160, 0xff).toString('base64'); // µ-law silence... with a tone it would be the same
   const t0 = Date.now();
   for (let i = 1; Date.now() - t0 < ms && c.ws.readyState === 1; i++) {
-    c.ws.send(JSON.stringify({ event: 'media', streamSid: sid, media: { track: 'inbound', chunk: String(i), timestamp: String(i * 20), payload } }));
+    c.ws.send(
+      JSON.stringify({
+        event: 'media',
+        streamSid: sid,
+        media: { track: 'inbound', chunk: String(i), timestamp: String(i * 20), payload },
+      }),
+    );
     const next = t0 + i * 20;
     await sleep(Math.max(0, next - Date.now()));
   }
@@ -237,7 +247,14 @@ const attacks = {
     for (const c of flood) c.ws.terminate();
     const alive = gw.exit === undefined;
     await stopGateway(gw);
-    return { flood: n, accepted, refused: countBy(flood.filter((c) => !c.open).map((c) => c.refused)), closedByGateway, probe, alive };
+    return {
+      flood: n,
+      accepted,
+      refused: countBy(flood.filter((c) => !c.open).map((c) => c.refused)),
+      closedByGateway,
+      probe,
+      alive,
+    };
   },
 
   /** At an open-files limit of 1024: more start-only calls than the descriptors allow. */

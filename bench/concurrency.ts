@@ -41,7 +41,19 @@ import { NaiveCall } from './lib/naive.js';
 import { FusedCall } from './lib/fused.js';
 import { Probe, type ProbeResult } from './lib/probe.js';
 import { mulawCallChunks, sineFrames } from './lib/signals.js';
-import { cpuAvailability, cpuSpan, gc, gcWatch, loopDelay, memory, round, sleep, threadCounts, threadCpu, type LoopDelay } from './lib/measure.js';
+import {
+  cpuAvailability,
+  cpuSpan,
+  gc,
+  gcWatch,
+  loopDelay,
+  memory,
+  round,
+  sleep,
+  threadCounts,
+  threadCpu,
+  type LoopDelay,
+} from './lib/measure.js';
 
 export interface ConcurrencyOptions {
   mode: string;
@@ -77,7 +89,10 @@ export interface ConcurrencyResult {
     /** ours: ticks (direct) or 10 ms periods (buffered, estimated) the probe's sink had nothing to play. */
     sinkUnderruns?: number;
     /** ours: the probe call's jitter buffer at the end of the window. */
-    jitter?: Pick<JitterStats, 'currentDelayMs' | 'targetDelayMs' | 'jitterMs' | 'concealmentEvents' | 'droppedSamples' | 'driftPpm'>;
+    jitter?: Pick<
+      JitterStats,
+      'currentDelayMs' | 'targetDelayMs' | 'jitterMs' | 'concealmentEvents' | 'droppedSamples' | 'driftPpm'
+    >;
   };
   /** Direct mode: the shared pacer over the window (ticks delivered late in a batch, ticks dropped by re-anchoring). */
   pacer?: { ticks: number; catchUpTicks: number; skippedTicks: number; reanchors: number; maxLateMs: number };
@@ -125,7 +140,13 @@ export function parseMode(mode: string): Mode {
   if (kind !== 'ours' && kind !== 'sink') throw new Error(`unknown mode ${mode}`);
   const queueSizeMs = kind === 'ours' ? GATEWAY_QUEUE_SIZE_MS : DEFAULT_QUEUE_SIZE_MS;
   // the sink-only workload publishes 48 kHz unless told otherwise (r=)
-  const o: OursOptions = { queueSizeMs, captureMs: 10, rtcCapture: false, jitterAt48k: false, trackRate: kind === 'ours' ? trackRate(CALL_FORMAT) : 48000 };
+  const o: OursOptions = {
+    queueSizeMs,
+    captureMs: 10,
+    rtcCapture: false,
+    jitterAt48k: false,
+    trackRate: kind === 'ours' ? trackRate(CALL_FORMAT) : 48000,
+  };
   for (const opt of opts) {
     const [k, v] = opt.split('=');
     if (k === 'q') o.queueSizeMs = Number(v);
@@ -153,7 +174,12 @@ function naiveCall(): Call {
 
 function oursCall(o: OursOptions): Call {
   const rate = o.trackRate;
-  const sink = new LiveKitSink({ sampleRate: rate, channels: 1, queueSizeMs: o.queueSizeMs, fastCapture: !o.rtcCapture });
+  const sink = new LiveKitSink({
+    sampleRate: rate,
+    channels: 1,
+    queueSizeMs: o.queueSizeMs,
+    fastCapture: !o.rtcCapture,
+  });
   // the gateway's chain, or the previous one with the jitter buffer after the resampler
   const format = CALL_FORMAT;
   const chain = callChain({ format, sampleRate: rate, channels: 1, clock: realClock });
@@ -256,7 +282,12 @@ function sinkNaiveCall(frames: AudioFrame[]): Call {
 
 /** Sink only: an endless Readable of ready 10 ms frames into a LiveKitSink. */
 function sinkCall(o: OursOptions, frames: AudioFrame[]): Call {
-  const sink = new LiveKitSink({ sampleRate: o.trackRate, channels: 1, queueSizeMs: o.queueSizeMs, fastCapture: !o.rtcCapture });
+  const sink = new LiveKitSink({
+    sampleRate: o.trackRate,
+    channels: 1,
+    queueSizeMs: o.queueSizeMs,
+    fastCapture: !o.rtcCapture,
+  });
   let i = 0;
   const source = new Readable({
     objectMode: true,
@@ -325,11 +356,11 @@ export async function runConcurrency(
           ? sinkNaiveCall(frames)
           : mode.kind === 'fused'
             ? fusedCall()
-          : mode.kind === 'sink'
-            ? sinkCall(mode, frames)
-            : mode.kind === 'user'
-              ? userCall(mode.trackRate)
-              : oursCall(mode);
+            : mode.kind === 'sink'
+              ? sinkCall(mode, frames)
+              : mode.kind === 'user'
+                ? userCall(mode.trackRate)
+                : oursCall(mode);
     calls.push(call);
     if (k === 0) probe = new Probe(call.source);
     // sink-only workloads have no producer: the sink pulls ready frames (and the probe has no latency)

@@ -71,7 +71,7 @@ const makers: [string, () => Strategy][] = [
 // 1. drift: an hour at each skew, steady jitter
 lines.push(
   '**Drift** — one virtual hour per row; 8 kHz tone in 20 ms packets over a TCP-like path with exponential jitter ' +
-    '(8 ms mean, at most 40 ms); LiveKitSink\'s 50 ms native queue. Latency = play time − the instant the producer ' +
+    "(8 ms mean, at most 40 ms); LiveKitSink's 50 ms native queue. Latency = play time − the instant the producer " +
     'emitted the sample, statistics after the first 30 s; slope by least squares; glitches from the tone detector.',
   '',
   '| ppm | strategy | p50 ms | p99 − p50 ms | slope ms/h | glitches | drift estimate ppm |',
@@ -102,7 +102,9 @@ for (const ppm of [100, 1000]) {
   const spec = producerSpec(ppm, HOUR, FIELD_NET, 200 + ppm);
   makers.forEach(([name, make]) => {
     const x = run(spec, make);
-    lines.push(`| ${sign(ppm)} | ${name} | ${fmt(x.r.p50)} | ${fmt(x.r.p99 - x.r.p50)} | ${fmt(x.r.slopeMsPerHour)} | ${x.r.glitches} |`);
+    lines.push(
+      `| ${sign(ppm)} | ${name} | ${fmt(x.r.p50)} | ${fmt(x.r.p99 - x.r.p50)} | ${fmt(x.r.slopeMsPerHour)} | ${x.r.glitches} |`,
+    );
   });
 }
 
@@ -134,10 +136,18 @@ const CLIP = 600;
 const series = plot.map((x, i) => {
   const pts: [number, number][] = [];
   for (let k = 0; k + 1000 <= x.r.latency.length; k += 1000) {
-    const seg = Array.from(x.r.latency.subarray(k, k + 1000)).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+    const seg = Array.from(x.r.latency.subarray(k, k + 1000))
+      .filter((v) => !Number.isNaN(v))
+      .sort((a, b) => a - b);
     if (seg.length > 0) pts.push([(k + 500) / 6000, Math.min(CLIP, seg[seg.length >> 1]!)]);
   }
-  return { name: i === 1 ? `${makers[i]![0]} (off the chart after ${fmt(pts.find((p) => p[1] >= CLIP)?.[0] ?? NaN, 0)} min: ${fmt(x.r.max / 1000, 1)} s at 1 h)` : makers[i]![0], points: pts };
+  return {
+    name:
+      i === 1
+        ? `${makers[i]![0]} (off the chart after ${fmt(pts.find((p) => p[1] >= CLIP)?.[0] ?? NaN, 0)} min: ${fmt(x.r.max / 1000, 1)} s at 1 h)`
+        : makers[i]![0],
+    points: pts,
+  };
 });
 const svg = linePlot({
   title: 'End-to-end latency, producer +1000 ppm, 1 h (median per 10 s)',

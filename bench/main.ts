@@ -90,7 +90,8 @@ function runChild(args: string[], timeoutMs: number): Promise<unknown> {
       }
     });
     child.on('exit', () => {
-      if (teardownNoise) log(`  (rtc-node dropped ${teardownNoise} capture callbacks at dispose, after the figures were taken)`);
+      if (teardownNoise)
+        log(`  (rtc-node dropped ${teardownNoise} capture callbacks at dispose, after the figures were taken)`);
     });
     let out = '';
     let grace: NodeJS.Timeout | undefined;
@@ -140,7 +141,12 @@ interface Results {
   collapsed: string[];
 }
 
-async function concurrency(mode: string, n: number, seconds: number, results: Results): Promise<ConcurrencyResult | undefined> {
+async function concurrency(
+  mode: string,
+  n: number,
+  seconds: number,
+  results: Results,
+): Promise<ConcurrencyResult | undefined> {
   const warmup = 2;
   try {
     const r = (await runChild(
@@ -192,12 +198,17 @@ async function main(): Promise<void> {
       300_000,
     )) as ThroughputResult;
     const t = results.throughput;
-    log(`  ours ${t.ours.realtime}×, ${t.engine} alone ${t.resamplerAlone.realtime}× (ratio ${t.oursOverResampler}), speex alone ${t.speexAlone.realtime}×, ${t.engine} + downmix alone ${t.conversionAlone.realtime}× (ratio ${t.oursOverConversion}), runs ${t.ours.realtimeRuns.join('/')}, naive ${t.naive.realtime}×, rtc resampler alone ${t.rtcResamplerAlone.realtime}×`);
+    log(
+      `  ours ${t.ours.realtime}×, ${t.engine} alone ${t.resamplerAlone.realtime}× (ratio ${t.oursOverResampler}), speex alone ${t.speexAlone.realtime}×, ${t.engine} + downmix alone ${t.conversionAlone.realtime}× (ratio ${t.oursOverConversion}), runs ${t.ours.realtimeRuns.join('/')}, naive ${t.naive.realtime}×, rtc resampler alone ${t.rtcResamplerAlone.realtime}×`,
+    );
   }
 
   if (want('stages')) {
     log('per-call CPU of the realtime chain, stage by stage');
-    results.stages = (await runChild(['--task=stages', `--audio-seconds=${quick ? 20 : 120}`, `--repeats=${quick ? 1 : 3}`], 300_000)) as StagesResult;
+    results.stages = (await runChild(
+      ['--task=stages', `--audio-seconds=${quick ? 20 : 120}`, `--repeats=${quick ? 1 : 3}`],
+      300_000,
+    )) as StagesResult;
     log(`  ${JSON.stringify(results.stages.msPerAudioSec)}`);
   }
 
@@ -304,7 +315,12 @@ function tables(r: Results): string {
   const c = r.concurrency ?? [];
   const at = (mode: string, n: number) => c.find((x) => x.mode === mode && x.n === n);
   if (c.length) {
-    lines.push('### Concurrency', '', 'Each cell: CPU ms per stream-second · event-loop delay p99 ms (how late a due timer ran: the interval histogram minus its 5 ms resolution) · probe faults (glitches + dropout frames + sink underruns) · probe latency at the start → end of the window, ms.', '');
+    lines.push(
+      '### Concurrency',
+      '',
+      'Each cell: CPU ms per stream-second · event-loop delay p99 ms (how late a due timer ran: the interval histogram minus its 5 ms resolution) · probe faults (glitches + dropout frames + sink underruns) · probe latency at the start → end of the window, ms.',
+      '',
+    );
     lines.push(`| N | ${MODES_RUN.join(' | ')} |`, `|---|${MODES_RUN.map(() => '---').join('|')}|`);
     for (const n of N_VALUES) {
       const cells = MODES_RUN.map((m) => {
@@ -315,20 +331,39 @@ function tables(r: Results): string {
       lines.push(`| ${n} | ${cells.join(' | ')} |`);
     }
     const avail = c.map((x) => x.cpuAvailable);
-    lines.push('', `Share of a core a busy loop got before each run (1 = idle machine): ${Math.min(...avail)}–${Math.max(...avail)}. Load average ${String(r.meta.loadAverageBefore)} before, ${String(r.meta.loadAverageAfter)} after.`);
+    lines.push(
+      '',
+      `Share of a core a busy loop got before each run (1 = idle machine): ${Math.min(...avail)}–${Math.max(...avail)}. Load average ${String(r.meta.loadAverageBefore)} before, ${String(r.meta.loadAverageAfter)} after.`,
+    );
     lines.push('', '### Memory per call (heap KB · RSS KB, after GC, at steady state)', '');
     lines.push(`| N | ${MODES_RUN.join(' | ')} |`, `|---|${MODES_RUN.map(() => '---').join('|')}|`);
     for (const n of N_VALUES) {
-      lines.push(`| ${n} | ${MODES_RUN.map((m) => { const x = at(m, n); return x ? `${x.heapPerCallKB} · ${x.rssPerCallKB}` : '—'; }).join(' | ')} |`);
+      lines.push(
+        `| ${n} | ${MODES_RUN.map((m) => {
+          const x = at(m, n);
+          return x ? `${x.heapPerCallKB} · ${x.rssPerCallKB}` : '—';
+        }).join(' | ')} |`,
+      );
     }
     lines.push('');
   }
   const variantRows = (title: string, rows: ConcurrencyResult[]) => {
-    lines.push(title, '', '| mode | N | CPU ms/stream-s | main thread | native threads | GC ms/stream-s | loop p99 ms | probe faults | latency ms | delivered | core available |', '|---|---|---|---|---|---|---|---|---|---|---|');
+    lines.push(
+      title,
+      '',
+      '| mode | N | CPU ms/stream-s | main thread | native threads | GC ms/stream-s | loop p99 ms | probe faults | latency ms | delivered | core available |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+    );
     for (const v of rows) {
       const main = v.threadsMsPerStreamSec.main ?? NaN;
-      const native = round(Object.entries(v.threadsMsPerStreamSec).filter(([k]) => k !== 'main').reduce((s, [, x]) => s + x, 0));
-      lines.push(`| ${v.mode} | ${v.n} | ${v.cpuMsPerStreamSec} | ${main} | ${native} | ${v.gcMsPerStreamSec} | ${v.loopDelayMs.p99} | ${probeFaults(v)} | ${latency(v)} | ${v.deliveredRatio} | ${v.cpuAvailable} |`);
+      const native = round(
+        Object.entries(v.threadsMsPerStreamSec)
+          .filter(([k]) => k !== 'main')
+          .reduce((s, [, x]) => s + x, 0),
+      );
+      lines.push(
+        `| ${v.mode} | ${v.n} | ${v.cpuMsPerStreamSec} | ${main} | ${native} | ${v.gcMsPerStreamSec} | ${v.loopDelayMs.p99} | ${probeFaults(v)} | ${latency(v)} | ${v.deliveredRatio} | ${v.cpuAvailable} |`,
+      );
     }
     lines.push('');
   };
@@ -339,14 +374,20 @@ function tables(r: Results): string {
     );
   }
   if (r.variants?.length) variantRows('### Sink configurations on the full realtime chain', r.variants);
-  if (r.collapsed.length) lines.push(`Collapsed (the process could not even end its window within 12 s): ${r.collapsed.join(', ')}.`, '');
+  if (r.collapsed.length)
+    lines.push(`Collapsed (the process could not even end its window within 12 s): ${r.collapsed.join(', ')}.`, '');
   if (r.sinkOnly?.length) variantRows('### The sink alone (ready 10 ms frames, no chain)', r.sinkOnly);
   if (r.machine?.length) {
     lines.push(`### Calls per machine: cluster mode (${MODES.ours}, one process per core, measured together)`, '');
-    lines.push('| calls | process | CPU ms/stream-s | loop p99 ms | probe faults | latency ms | delivered |', '|---|---|---|---|---|---|---|');
+    lines.push(
+      '| calls | process | CPU ms/stream-s | loop p99 ms | probe faults | latency ms | delivered |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const m of r.machine) {
       m.processes.forEach((p, i) =>
-        lines.push(`| ${m.total} | ${i + 1} of ${m.processes.length}: ${p.n} calls | ${p.cpuMsPerStreamSec} | ${p.loopDelayMs.p99} | ${probeFaults(p)} | ${latency(p)} | ${p.deliveredRatio} |`),
+        lines.push(
+          `| ${m.total} | ${i + 1} of ${m.processes.length}: ${p.n} calls | ${p.cpuMsPerStreamSec} | ${p.loopDelayMs.p99} | ${probeFaults(p)} | ${latency(p)} | ${p.deliveredRatio} |`,
+        ),
       );
     }
     lines.push('');
@@ -366,23 +407,43 @@ function tables(r: Results): string {
       lines.push(`| ${name} | ${x.realtime} | ${x.gcPerAudioMin} | ${x.gcMsPerAudioMin} |`);
     }
     const b = t.breakdown;
-    lines.push('', `ours CPU ÷ resampler alone: **${t.oursOverResampler}** · ÷ resampler + downmix alone: **${t.oursOverConversion}** · ours × realtime per run: ${t.ours.realtimeRuns.join(', ')} · ours ÷ naive: **${t.speedupVsNaive}×**`, '');
-    lines.push(`Where ours spends it (ms CPU per audio-second, each part alone): decodeWav ${b.decodeWav} · downmix 2→1 ${b.downmix} · ${t.engine} ${b.resampler} (speex ${b.speex}) · rechunk ${b.rechunk} · whole pipeline ${b.total}`, '');
+    lines.push(
+      '',
+      `ours CPU ÷ resampler alone: **${t.oursOverResampler}** · ÷ resampler + downmix alone: **${t.oursOverConversion}** · ours × realtime per run: ${t.ours.realtimeRuns.join(', ')} · ours ÷ naive: **${t.speedupVsNaive}×**`,
+      '',
+    );
+    lines.push(
+      `Where ours spends it (ms CPU per audio-second, each part alone): decodeWav ${b.decodeWav} · downmix 2→1 ${b.downmix} · ${t.engine} ${b.resampler} (speex ${b.speex}) · rechunk ${b.rechunk} · whole pipeline ${b.total}`,
+      '',
+    );
   }
   if (r.stages) {
     const m = r.stages.msPerAudioSec;
     lines.push('### Per-call CPU of the realtime chain (ms CPU per second of audio, each stage alone)', '');
-    lines.push('| decodePcm µ-law | resample 8k→48k | rechunk 10 ms | jitter core @48k | same, overfull | jitter core @8k | 8k→48k resampler with drift ratio |', '|---|---|---|---|---|---|---|');
-    lines.push(`| ${m.decodePcm} | ${m.resample8to48} | ${m.rechunk10ms} | ${m.jitterCore48k} | ${m.jitterCore48kOverfull} | ${m.jitterCore8k} | ${m.resample8to48WithRatio} |`, '');
+    lines.push(
+      '| decodePcm µ-law | resample 8k→48k | rechunk 10 ms | jitter core @48k | same, overfull | jitter core @8k | 8k→48k resampler with drift ratio |',
+      '|---|---|---|---|---|---|---|',
+    );
+    lines.push(
+      `| ${m.decodePcm} | ${m.resample8to48} | ${m.rechunk10ms} | ${m.jitterCore48k} | ${m.jitterCore48kOverfull} | ${m.jitterCore8k} | ${m.resample8to48WithRatio} |`,
+      '',
+    );
     lines.push(
       'rtc-node FfiClient dispatch, µs of main-thread CPU per FFI event while N captures are pending: ' +
-        r.stages.ffiDispatchUsPerEvent.map((d) => `N=${d.pending}: ${d.rtcNode} (one listener + Map: ${d.mapRouted})`).join(' · '),
+        r.stages.ffiDispatchUsPerEvent
+          .map((d) => `N=${d.pending}: ${d.rtcNode} (one listener + Map: ${d.mapRouted})`)
+          .join(' · '),
       '',
     );
   }
   if (r.soak) {
     const s = r.soak;
-    lines.push('### Soak (virtual time)', '', `${s.virtualMinutes} min of one call in ${s.wallSeconds} s: heap ${s.heapStartMB} → ${s.heapEndMB} MB (slope ${s.heapSlopeKBPerHour} KB/h), ${s.summary}`, '');
+    lines.push(
+      '### Soak (virtual time)',
+      '',
+      `${s.virtualMinutes} min of one call in ${s.wallSeconds} s: heap ${s.heapStartMB} → ${s.heapEndMB} MB (slope ${s.heapSlopeKBPerHour} KB/h), ${s.summary}`,
+      '',
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -402,17 +463,49 @@ function writePlots(r: Results): void {
     }));
   const plot = (file: string, title: string, yLabel: string, s: PlotSeries[], goal?: number) => {
     const ys = s.flatMap((x) => x.points.map((p) => p[1])).filter(Number.isFinite);
-    if (goal !== undefined) s.push({ name: `goal ${goal}`, color: '#999', points: [[0, goal], [Math.max(...N_VALUES), goal]] });
+    if (goal !== undefined)
+      s.push({
+        name: `goal ${goal}`,
+        color: '#999',
+        points: [
+          [0, goal],
+          [Math.max(...N_VALUES), goal],
+        ],
+      });
     const top = Math.max(goal ?? 0, ...ys) * 1.1 || 1;
     writeFileSync(
       path.join(resultsDir, file),
-      linePlot({ title, xLabel: 'concurrent calls in one process', yLabel, series: s, yRange: [0, top], xRange: [0, Math.max(...N_VALUES)] }),
+      linePlot({
+        title,
+        xLabel: 'concurrent calls in one process',
+        yLabel,
+        series: s,
+        yRange: [0, top],
+        xRange: [0, Math.max(...N_VALUES)],
+      }),
     );
   };
   if (c.length) {
-    plot('cpu-per-stream.svg', 'CPU per stream-second, all threads (runs that kept up)', 'ms CPU per stream-second', series((x) => x.cpuMsPerStreamSec), 5);
-    plot('loop-delay.svg', 'Event-loop delay p99 (runs that fell behind drawn at 250)', 'ms', series((x) => x.loopDelayMs.p99, 250), 10);
-    plot('probe-latency.svg', 'Probe call latency at the end of the window (fell behind: drawn at 1000)', 'ms', series((x) => x.probe.latencyMs.end, 1000));
+    plot(
+      'cpu-per-stream.svg',
+      'CPU per stream-second, all threads (runs that kept up)',
+      'ms CPU per stream-second',
+      series((x) => x.cpuMsPerStreamSec),
+      5,
+    );
+    plot(
+      'loop-delay.svg',
+      'Event-loop delay p99 (runs that fell behind drawn at 250)',
+      'ms',
+      series((x) => x.loopDelayMs.p99, 250),
+      10,
+    );
+    plot(
+      'probe-latency.svg',
+      'Probe call latency at the end of the window (fell behind: drawn at 1000)',
+      'ms',
+      series((x) => x.probe.latencyMs.end, 1000),
+    );
   }
   if (r.throughput) {
     const t = r.throughput;
@@ -443,7 +536,13 @@ function writePlots(r: Results): void {
   if (r.soak) {
     writeFileSync(
       path.join(resultsDir, 'soak-memory.svg'),
-      linePlot({ title: 'Soak: heap after GC vs virtual time', xLabel: 'virtual minutes', yLabel: 'heap MB', series: [{ name: 'heap used after GC', points: r.soak.heap }], yRange: [0, Math.max(...r.soak.heap.map((h) => h[1])) * 1.2] }),
+      linePlot({
+        title: 'Soak: heap after GC vs virtual time',
+        xLabel: 'virtual minutes',
+        yLabel: 'heap MB',
+        series: [{ name: 'heap used after GC', points: r.soak.heap }],
+        yRange: [0, Math.max(...r.soak.heap.map((h) => h[1])) * 1.2],
+      }),
     );
   }
 }

@@ -134,7 +134,8 @@ function measurePair(spec: EngineSpec, inRate: number, outRate: number) {
   const edge = 0.85 * (Math.min(inRate, outRate) / 2);
   const edgeIn = toInt16(idealSine(inRate, edge, inRate, 0.5));
   const gain =
-    toneLevelDb(mid(run(edgeIn, c10).out, outRate, 100), outRate, edge) - toneLevelDb(mid(edgeIn, inRate, 100), inRate, edge);
+    toneLevelDb(mid(run(edgeIn, c10).out, outRate, 100), outRate, edge) -
+    toneLevelDb(mid(edgeIn, inRate, 100), inRate, edge);
 
   let alias = NaN;
   if (inRate === 48000 && outRate === 16000) {

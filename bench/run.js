@@ -23,11 +23,35 @@ const outDir = path.join(root, 'node_modules', '.cache', 'livekit-audio-bench');
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 // The entry points; tsc follows their imports into lib/, transforms/, sinks/.
-const entries = ['bench/main.ts', 'bench/child.ts', 'lib/types/speex-resampler-wasm.d.ts', 'lib/types/webassembly.d.ts'];
+const entries = [
+  'bench/main.ts',
+  'bench/child.ts',
+  'lib/types/speex-resampler-wasm.d.ts',
+  'lib/types/webassembly.d.ts',
+];
 const compilerOptions = [
-  '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--lib', 'ES2023',
-  '--types', 'node', '--strict', '--esModuleInterop', '--skipLibCheck', '--noImplicitOverride',
-  '--rootDir', root, '--outDir', outDir, '--declaration', 'false', '--sourceMap', 'false',
+  '--target',
+  'ES2022',
+  '--module',
+  'NodeNext',
+  '--moduleResolution',
+  'NodeNext',
+  '--lib',
+  'ES2023',
+  '--types',
+  'node',
+  '--strict',
+  '--esModuleInterop',
+  '--skipLibCheck',
+  '--noImplicitOverride',
+  '--rootDir',
+  root,
+  '--outDir',
+  outDir,
+  '--declaration',
+  'false',
+  '--sourceMap',
+  'false',
 ];
 
 const t0 = Date.now();

@@ -130,7 +130,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const mx = fit.reduce((s, [m]) => s + m, 0) / fit.length;
   const my = fit.reduce((s, [, h]) => s + h, 0) / fit.length;
   const slope =
-    fit.reduce((s, [m, h]) => s + (m - mx) * (h - my), 0) / Math.max(1e-9, fit.reduce((s, [m]) => s + (m - mx) ** 2, 0));
+    fit.reduce((s, [m, h]) => s + (m - mx) * (h - my), 0) /
+    Math.max(
+      1e-9,
+      fit.reduce((s, [m]) => s + (m - mx) ** 2, 0),
+    );
   const end = memory();
   const result: SoakResult = {
     virtualMinutes: opts.virtualMinutes,

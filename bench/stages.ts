@@ -98,13 +98,15 @@ function ffiDispatch(pending: number): { pending: number; rtcNode: number; mapRo
     return round((cpu.cpuMs() * 1000) / events, 3);
   };
   // rtc-node: one waitFor listener per pending capture, each predicate compares the case and the asyncId
-  for (let i = 0; i < pending; i++) void client.waitFor((e) => e.message.case === 'captureAudioFrame' && e.message.value.asyncId === BigInt(-1 - i));
+  for (let i = 0; i < pending; i++)
+    void client.waitFor((e) => e.message.case === 'captureAudioFrame' && e.message.value.asyncId === BigInt(-1 - i));
   const rtcNode = time(() => {
     for (let i = 0; i < events; i++) client.emit('ffi_event', ev(i + 1e9));
   });
   client.emit('ffi_event', { message: { case: 'none', value: {} } });
   // the listeners stay (they never match): remove them all so the next measurement starts clean
-  for (const l of (client as unknown as { listeners(e: string): ((ev: unknown) => void)[] }).listeners('ffi_event')) client.off('ffi_event', l);
+  for (const l of (client as unknown as { listeners(e: string): ((ev: unknown) => void)[] }).listeners('ffi_event'))
+    client.off('ffi_event', l);
   // one listener, a Map lookup per event
   const waiting = new Map<bigint, () => void>();
   for (let i = 0; i < pending; i++) waiting.set(BigInt(-1 - i), () => undefined);
@@ -141,7 +143,9 @@ export async function runStages(opts: { seconds: number; repeats: number }): Pro
       decodePcm: await best(n, s, () =>
         pipeline(Readable.from(chunks), decodePcm({ sampleRate: 8000, channels: 1, encoding: 'mulaw' }), sink()),
       ),
-      resample8to48: await best(n, s, () => pipeline(Readable.from(at8k), resample({ sampleRate: 48000, channels: 1 }), sink())),
+      resample8to48: await best(n, s, () =>
+        pipeline(Readable.from(at8k), resample({ sampleRate: 48000, channels: 1 }), sink()),
+      ),
       rechunk10ms: await best(n, s, () => pipeline(Readable.from(at48k), rechunk(), sink())),
       jitterCore48k: await best(n, s, () => runJitter(new JitterCore({ sampleRate: 48000 }), at48k)),
       jitterCore48kOverfull: await best(n, s, () => runJitter(new JitterCore({ sampleRate: 48000 }), at48k, 20)),

@@ -139,7 +139,10 @@ async function measureInterleaved(audioSeconds: number, repeats: number, passes:
     }
   }
   // best of the repeats: other processes on a shared machine only ever add CPU time (cache, frequency)
-  return runs.map((rs) => ({ ...rs.reduce((b, r) => (r.cpuMs < b.cpuMs ? r : b)), realtimeRuns: rs.map((r) => r.realtime) }));
+  return runs.map((rs) => ({
+    ...rs.reduce((b, r) => (r.cpuMs < b.cpuMs ? r : b)),
+    realtimeRuns: rs.map((r) => r.realtime),
+  }));
 }
 
 export async function runThroughput(opts: ThroughputOptions): Promise<ThroughputResult> {
@@ -150,7 +153,9 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
   const stereo = new Int16Array(wav.buffer.slice(wav.byteOffset + 44, wav.byteOffset + wav.length));
   const mono = mixChannels(stereo, 2, 1);
   const toBlocks = (samples: Int16Array, bytes: number) =>
-    chunked(Buffer.from(samples.buffer), bytes).map((b) => new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
+    chunked(Buffer.from(samples.buffer), bytes).map(
+      (b) => new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)),
+    );
   const blocks = toBlocks(mono, CHUNK_BYTES / 2);
   const stereoBlocks = toBlocks(stereo, CHUNK_BYTES);
 

@@ -4,10 +4,9 @@
  *   feeding (written as messages arrive):  decodePcm ─► jitterBuffer
  *   playing (pulled by the sink, 10 ms a tick):        jitterBuffer ─► resample ─► rechunk ─► sink
  *
- * Why the jitter buffer comes before the resampler: its varispeed resampler then runs at the caller's rate
- * (8 kHz for telephony) instead of the track's 48 kHz, which made its cost per call-second fall from 2.27 to
- * 1.03 ms (bench/stages.ts, docs/scaling.md) — the biggest single stage at 100 calls. Nothing waits on the
- * far side of the resampler either: its few ms of lookahead and the rechunk remainder are all it holds.
+ * Why the jitter buffer comes before the resampler: it then runs at the caller's rate (8 kHz for telephony)
+ * instead of the track's 48 kHz, six times fewer samples (figures: docs/scaling.md). Nothing waits on the far
+ * side of the resampler either: its few ms of lookahead and the rechunk remainder are all it holds.
  *
  * A caller rate with no whole 10 ms frame (22050 Hz, say) cannot be jitter-buffered in 10 ms frames: there
  * the jitter buffer runs after the resampler, at the track's rate, as decodePcm ─► resample ─► rechunk ─►
@@ -16,8 +15,7 @@
  * The gateway publishes each call at the caller's own rate by default (trackRate). A LiveKit track is Opus at
  * 48 kHz on the wire whatever its source's rate: WebRTC converts natively, on its own thread, before the encoder.
  * Upsampling 8 kHz telephony to 48 kHz on the main thread first adds nothing to the audio (there is nothing
- * above 4 kHz) and costs the main thread: 8.6 → 5.4 ms per call-second at 50 calls (bench `ours` vs
- * `ours:r=48000`, docs/scaling.md).
+ * above 4 kHz) and costs main-thread time (bench `ours` against `ours:r=48000`, docs/benchmarks.md).
  */
 import type { Duplex, Transform } from 'node:stream';
 import type { Clock } from '../lib/clock.js';

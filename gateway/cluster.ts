@@ -85,7 +85,8 @@ const MAX_RESTART_DELAY_MS = 2000;
 let running: GatewayCluster | undefined;
 
 export function startGatewayCluster(opts: GatewayClusterOptions = {}): GatewayCluster {
-  if (!cluster.isPrimary) throw new ConfigError('ERR_CLUSTER_OPTIONS', 'startGatewayCluster runs in the primary process');
+  if (!cluster.isPrimary)
+    throw new ConfigError('ERR_CLUSTER_OPTIONS', 'startGatewayCluster runs in the primary process');
   if (running) throw new ConfigError('ERR_CLUSTER_OPTIONS', 'a gateway cluster is already running in this process');
   const count = opts.workers ?? os.availableParallelism();
   if (!Number.isInteger(count) || count < 1) {
@@ -93,7 +94,8 @@ export function startGatewayCluster(opts: GatewayClusterOptions = {}): GatewayCl
   }
   const gateway = checkGatewayOptions(opts.gateway ?? {}, count);
   const log = opts.log ?? ((r: ClusterConnectionRecord) => process.stdout.write(JSON.stringify(r) + '\n'));
-  const onEvent = opts.onEvent ?? ((e: ClusterEvent) => process.stderr.write(`livekit-audio cluster: ${JSON.stringify(e)}\n`));
+  const onEvent =
+    opts.onEvent ?? ((e: ClusterEvent) => process.stderr.write(`livekit-audio cluster: ${JSON.stringify(e)}\n`));
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? (gateway.closeTimeoutMs ?? 3000) + 5000;
 
   const env = { [OPTIONS_ENV]: JSON.stringify(gateway) };
@@ -155,7 +157,12 @@ export function startGatewayCluster(opts: GatewayClusterOptions = {}): GatewayCl
       if (closing) return;
       if (!listened && !isReady) {
         // it never served: a bad option or a taken port, which a restart would not fix
-        rejectReady(new ConfigError('ERR_CLUSTER_START', `gateway worker ${pid} exited (code ${code}, signal ${signal}) before listening`));
+        rejectReady(
+          new ConfigError(
+            'ERR_CLUSTER_START',
+            `gateway worker ${pid} exited (code ${code}, signal ${signal}) before listening`,
+          ),
+        );
         void close();
         return;
       }
@@ -191,7 +198,8 @@ export function startGatewayCluster(opts: GatewayClusterOptions = {}): GatewayCl
       }
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      if (!isReady) rejectReady(new ConfigError('ERR_CLUSTER_CLOSED', 'the gateway cluster was closed before it was ready'));
+      if (!isReady)
+        rejectReady(new ConfigError('ERR_CLUSTER_CLOSED', 'the gateway cluster was closed before it was ready'));
       const workers = [...slots.values()];
       await Promise.all(
         workers.map(
@@ -244,13 +252,19 @@ export function startGatewayCluster(opts: GatewayClusterOptions = {}): GatewayCl
 function checkGatewayOptions(g: ClusterGatewayOptions, workers: number): ClusterGatewayOptions {
   for (const key of ['sink', 'log', 'clock'] as const) {
     if ((g as Record<string, unknown>)[key] !== undefined) {
-      throw new ConfigError('ERR_CLUSTER_OPTIONS', `gateway.${key} cannot be sent to worker processes (plain data only)`);
+      throw new ConfigError(
+        'ERR_CLUSTER_OPTIONS',
+        `gateway.${key} cannot be sent to worker processes (plain data only)`,
+      );
     }
   }
   const room = g.room as (ConnectOptions & { token?: string }) | undefined;
   if (room !== undefined) {
     if (typeof room.url !== 'string') {
-      throw new ConfigError('ERR_CLUSTER_OPTIONS', 'gateway.room must be connect options ({ url, ... }), not a connected Room');
+      throw new ConfigError(
+        'ERR_CLUSTER_OPTIONS',
+        'gateway.room must be connect options ({ url, ... }), not a connected Room',
+      );
     }
     if (room.token !== undefined && workers > 1) {
       throw new ConfigError(
@@ -259,7 +273,10 @@ function checkGatewayOptions(g: ClusterGatewayOptions, workers: number): Cluster
       );
     }
     if (room.signal !== undefined || room.clock !== undefined) {
-      throw new ConfigError('ERR_CLUSTER_OPTIONS', 'gateway.room.signal and gateway.room.clock cannot be sent to workers');
+      throw new ConfigError(
+        'ERR_CLUSTER_OPTIONS',
+        'gateway.room.signal and gateway.room.clock cannot be sent to workers',
+      );
     }
   }
   return g;
@@ -284,13 +301,16 @@ async function runWorker(): Promise<void> {
   const [{ createGateway }, { dispose }] = await Promise.all([import('./server.js'), import('@livekit/rtc-node')]);
   const opts = JSON.parse(process.env[OPTIONS_ENV]!) as ClusterGatewayOptions;
   const slot = process.env[SLOT_ENV] ?? '0';
-  const room = opts.room && 'identity' in opts.room ? { ...opts.room, identity: `${opts.room.identity}-${slot}` } : opts.room;
+  const room =
+    opts.room && 'identity' in opts.room ? { ...opts.room, identity: `${opts.room.identity}-${slot}` } : opts.room;
   const sent = new Set<Promise<void>>();
   const gw = createGateway({
     ...opts,
     room,
     log: (record) => {
-      const p = new Promise<void>((resolve) => process.send!({ type: MSG_RECORD, record }, undefined, {}, () => resolve()));
+      const p = new Promise<void>((resolve) =>
+        process.send!({ type: MSG_RECORD, record }, undefined, {}, () => resolve()),
+      );
       sent.add(p);
       void p.then(() => sent.delete(p));
     },

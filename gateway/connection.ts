@@ -163,7 +163,8 @@ export class GatewayConnection {
     this.#guard(() => {
       if (opts.authorizeStart) {
         this.#authTimer = this.#clock.setTimeout(
-          () => this.#guard(() => this.#refuse(unauthorized('no Twilio "start" with the secret in its customParameters'))),
+          () =>
+            this.#guard(() => this.#refuse(unauthorized('no Twilio "start" with the secret in its customParameters'))),
           opts.authDeadlineMs ?? 5000,
         );
       }
@@ -200,10 +201,18 @@ export class GatewayConnection {
     const now = this.#clock.now();
     const age = now - this.#t0;
     if (age >= d.maxDurationMs) {
-      throw new ProtocolError(CloseCode.POLICY_VIOLATION, 'ERR_GATEWAY_MAX_DURATION', `call longer than ${d.maxDurationMs} ms`);
+      throw new ProtocolError(
+        CloseCode.POLICY_VIOLATION,
+        'ERR_GATEWAY_MAX_DURATION',
+        `call longer than ${d.maxDurationMs} ms`,
+      );
     }
     if (!this.#audioStarted && age >= d.firstAudioMs) {
-      throw new ProtocolError(CloseCode.POLICY_VIOLATION, 'ERR_GATEWAY_NO_AUDIO', `no audio within ${d.firstAudioMs} ms`);
+      throw new ProtocolError(
+        CloseCode.POLICY_VIOLATION,
+        'ERR_GATEWAY_NO_AUDIO',
+        `no audio within ${d.firstAudioMs} ms`,
+      );
     }
     const silent = now - this.#lastMessageAt;
     if (silent >= d.idleMs) {

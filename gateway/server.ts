@@ -183,7 +183,10 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
   const cap = defaultMaxCalls(openFilesLimit());
   const maxCalls = positiveInt('maxCalls', opts.maxCalls ?? cap.maxCalls);
   const maxCallsPerIp = positiveInt('maxCallsPerIp', opts.maxCallsPerIp ?? GATEWAY_LIMITS.maxCallsPerIp);
-  const handshakeTimeoutMs = positiveInt('handshakeTimeoutMs', opts.handshakeTimeoutMs ?? GATEWAY_LIMITS.handshakeTimeoutMs);
+  const handshakeTimeoutMs = positiveInt(
+    'handshakeTimeoutMs',
+    opts.handshakeTimeoutMs ?? GATEWAY_LIMITS.handshakeTimeoutMs,
+  );
   const authTimeoutMs = positiveInt('authTimeoutMs', opts.authTimeoutMs ?? GATEWAY_LIMITS.authTimeoutMs);
   const deadlines: CallDeadlines = {
     firstAudioMs: positiveInt('firstAudioTimeoutMs', opts.firstAudioTimeoutMs ?? GATEWAY_LIMITS.firstAudioTimeoutMs),
@@ -198,7 +201,11 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
       `the open-files limit (${cap.openFiles}) holds only ${cap.maxCalls} calls: maxCalls is ${cap.maxCalls}. ` +
         'Raise it (ulimit -n, LimitNOFILE=) to carry more.',
     );
-  } else if (cap.openFiles !== undefined && opts.maxCalls !== undefined && opts.maxCalls > defaultMaxCalls(cap.openFiles).maxCalls) {
+  } else if (
+    cap.openFiles !== undefined &&
+    opts.maxCalls !== undefined &&
+    opts.maxCalls > defaultMaxCalls(cap.openFiles).maxCalls
+  ) {
     warn(`maxCalls ${opts.maxCalls} is more than the open-files limit (${cap.openFiles}) safely holds`);
   }
   const admission = new Admission(maxCalls, maxCallsPerIp);
@@ -241,8 +248,8 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
     // checked every second rather than Node's default 30 s, so a slow handshake really ends at the deadline
     { headersTimeout: handshakeTimeoutMs, requestTimeout: handshakeTimeoutMs, connectionsCheckingInterval: 1000 },
     (_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-    res.end('livekit-audio gateway: connect with a WebSocket (paths /twilio, /pcm?rate=&channels=&encoding=)\n');
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end('livekit-audio gateway: connect with a WebSocket (paths /twilio, /pcm?rate=&channels=&encoding=)\n');
     },
   );
   // a hard bound on sockets (each one a descriptor), whatever state they are in; refusals need a few spare
@@ -252,7 +259,9 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
     stats.refused[reason]++;
     const extra = reason === 'capacity' || reason === 'perIp' ? 'retry-after: 5\r\n' : '';
     const length = Buffer.byteLength(body);
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n${extra}content-type: text/plain\r\ncontent-length: ${length}\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status}\r\nconnection: close\r\n${extra}content-type: text/plain\r\ncontent-length: ${length}\r\n\r\n${body}`,
+    );
   };
   const refusalStatus: Record<Refusal, [string, keyof GatewayStats['refused']]> = {
     capacity: ['503 Service Unavailable', 'capacity'],
@@ -268,7 +277,13 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
     if (closing) return refuse(socket, '503 Service Unavailable', 'shuttingDown');
     const ip = req.socket.remoteAddress ?? '?';
     const full = admission.refusal(ip);
-    if (full) return refuse(socket, refusalStatus[full][0], refusalStatus[full][1], `gateway ${full === 'capacity' ? 'at capacity' : 'per-address limit reached'}`);
+    if (full)
+      return refuse(
+        socket,
+        refusalStatus[full][0],
+        refusalStatus[full][1],
+        `gateway ${full === 'capacity' ? 'at capacity' : 'per-address limit reached'}`,
+      );
     const { pathname, query } = target;
     const mode = pathname.endsWith('/twilio') ? 'twilio' : pathname.endsWith('/pcm') ? 'pcm' : 'auto';
     const signed =
@@ -307,7 +322,8 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
           deadlines,
           onUnexpectedError: (err) => onUnexpected(id, err),
           ...(deferSecret && {
-            authorizeStart: (start: TwilioStart) => secretMatches(stringOrUndefined(start.customParameters.secret), secret),
+            authorizeStart: (start: TwilioStart) =>
+              secretMatches(stringOrUndefined(start.customParameters.secret), secret),
             authDeadlineMs: authTimeoutMs,
           }),
         });
@@ -441,6 +457,7 @@ function stringOrUndefined(x: unknown): string | undefined {
 }
 
 function positiveInt(name: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v < 1) throw new ConfigError('ERR_GATEWAY_OPTIONS', `${name} must be a positive integer, got ${String(v)}`);
+  if (!Number.isSafeInteger(v) || v < 1)
+    throw new ConfigError('ERR_GATEWAY_OPTIONS', `${name} must be a positive integer, got ${String(v)}`);
   return v;
 }

@@ -21,10 +21,13 @@ export const realClock: Clock = (() => {
     now: () => performance.now(),
     setTimeout(fn, ms) {
       const id = ++realIds;
-      const t = setTimeout(() => {
-        handles.delete(id);
-        fn();
-      }, Math.max(0, ms));
+      const t = setTimeout(
+        () => {
+          handles.delete(id);
+          fn();
+        },
+        Math.max(0, ms),
+      );
       handles.set(id, t);
       return { id };
     },

@@ -3,11 +3,10 @@
  * of its main-thread cost and with O(1) completion dispatch. LiveKitSink uses it unless told not to
  * (`fastCapture: false`) or unless `ffiCaptureSupported()` is false, when it uses rtc-node's own method.
  *
- * Why (measured on rtc-node 1.1.0, docs/scaling.md): one rtc-node `captureFrame` costs 60–80 µs of main-thread
- * CPU, of which the native request is ~14 µs. The rest is protobuf-es reflection encoding (~24 µs), a timer per
- * call, and `FfiClient.waitFor`, which adds one listener per pending call to one global emitter: every FFI event
- * runs every pending predicate, O(N) per event for N sources. With a 100 ms native queue every sink always has
- * a capture pending, and a process collapsed at about 50 calls.
+ * Why (rtc-node 1.1.0; figures in docs/sink.md and docs/scaling.md): most of rtc-node's `captureFrame` is not the
+ * native request but protobuf-es reflection encoding, a timer per call, and `FfiClient.waitFor`, which adds one
+ * listener per pending call to one global emitter: every FFI event runs every pending predicate, O(N) per event
+ * for N sources — and a buffered sink always has a capture pending.
  *
  * What this does instead:
  * - writes the ~22 request bytes by hand. The wire format is FfiRequest.capture_audio_frame (field 27) {
@@ -134,7 +133,12 @@ export function captureFrame(source: AudioSource, frame: AudioFrame): Promise<vo
     sampleRate < 1 ||
     data.length !== spc * channels
   ) {
-    return Promise.reject(new FrameFormatError('ERR_FRAME_LENGTH', 'captureFrame: the frame\'s data does not hold samplesPerChannel × channels int16 samples'));
+    return Promise.reject(
+      new FrameFormatError(
+        'ERR_FRAME_LENGTH',
+        "captureFrame: the frame's data does not hold samplesPerChannel × channels int16 samples",
+      ),
+    );
   }
   if (spc === 0) return Promise.resolve();
   if (bindings === undefined) bindings = probeBindings();
@@ -170,7 +174,10 @@ function trackPlayout(s: SourceInternals, frame: AudioFrame): void {
 function writeRequest(handle: bigint, ptr: bigint, frame: AudioFrame): void {
   // four one-byte tags plus their varint values
   const info =
-    4 + varintLength(ptr) + varintLength(frame.channels) + varintLength(frame.sampleRate) +
+    4 +
+    varintLength(ptr) +
+    varintLength(frame.channels) +
+    varintLength(frame.sampleRate) +
     varintLength(frame.samplesPerChannel);
   const body = 1 + varintLength(handle) + 1 + varintLength(info) + info;
   pos = 0;

@@ -22,12 +22,21 @@ export interface Resampler {
 }
 
 /** Which engine `createResampler` picks for a conversion (for docs, stats and tests). */
-export function resamplerEngine(inRate: number, outRate: number, quality = SPEEX_DEFAULT_QUALITY): 'polyphase' | 'speex' {
+export function resamplerEngine(
+  inRate: number,
+  outRate: number,
+  quality = SPEEX_DEFAULT_QUALITY,
+): 'polyphase' | 'speex' {
   return PolyphaseResampler.supports(inRate, outRate, quality) ? 'polyphase' : 'speex';
 }
 
 /** A fixed-ratio resampler. The speex fallback needs `await loadSpeex()` first (stages do it on construction). */
-export function createResampler(channels: number, inRate: number, outRate: number, quality = SPEEX_DEFAULT_QUALITY): Resampler {
+export function createResampler(
+  channels: number,
+  inRate: number,
+  outRate: number,
+  quality = SPEEX_DEFAULT_QUALITY,
+): Resampler {
   checkResamplerShape(channels, inRate, outRate);
   return resamplerEngine(inRate, outRate, quality) === 'polyphase'
     ? new PolyphaseResampler(channels, inRate, outRate, quality)

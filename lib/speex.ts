@@ -21,7 +21,9 @@ export function loadSpeex(): Promise<void> {
       (mod) => (wasm = mod),
       (err: unknown) => {
         loading = undefined; // let a later call retry
-        throw new ConfigError('ERR_ENGINE_LOAD', `cannot load the speex resampler (WASM): ${String(err)}`, { cause: err });
+        throw new ConfigError('ERR_ENGINE_LOAD', `cannot load the speex resampler (WASM): ${String(err)}`, {
+          cause: err,
+        });
       },
     );
   return loading.then(() => undefined);
@@ -55,7 +57,8 @@ export class SpeexResampler {
 
   /** quality 0–10 (speex scale). Requires `await loadSpeex()` first. */
   constructor(channels: number, inRate: number, outRate: number, quality = SPEEX_DEFAULT_QUALITY) {
-    if (!wasm) throw new ConfigError('ERR_ENGINE_NOT_LOADED', 'call `await loadSpeex()` before creating a SpeexResampler');
+    if (!wasm)
+      throw new ConfigError('ERR_ENGINE_NOT_LOADED', 'call `await loadSpeex()` before creating a SpeexResampler');
     checkResamplerShape(channels, inRate, outRate);
     if (!Number.isInteger(quality) || quality < 0 || quality > 10) {
       throw new ConfigError('ERR_RESAMPLE_CONFIG', `quality must be an integer 0–10, got ${quality}`);
@@ -92,7 +95,8 @@ export class SpeexResampler {
    */
   setRatio(num: number, den: number, inRate = this.#inRate, outRate = this.#outRate): void {
     const err = wasm!._speex_resampler_set_rate_frac(this.#st, num, den, inRate, outRate);
-    if (err !== 0) throw new AudioPipelineError('ERR_RESAMPLE_RATIO', `speex rejected ratio ${num}/${den} (error ${err})`);
+    if (err !== 0)
+      throw new AudioPipelineError('ERR_RESAMPLE_RATIO', `speex rejected ratio ${num}/${den} (error ${err})`);
     this.#ratio = den / num;
   }
 
@@ -186,7 +190,11 @@ export class SpeexResampler {
  */
 function allocate(bytes: number): number {
   const ptr = wasm!._malloc(bytes);
-  if (ptr === 0) throw new AudioPipelineError('ERR_RESAMPLE_MEMORY', `speex resampler: cannot allocate ${bytes} bytes in the WASM heap`);
+  if (ptr === 0)
+    throw new AudioPipelineError(
+      'ERR_RESAMPLE_MEMORY',
+      `speex resampler: cannot allocate ${bytes} bytes in the WASM heap`,
+    );
   return ptr;
 }
 
@@ -195,8 +203,15 @@ function allocate(bytes: number): number {
  * made the WASM allocation fail with an uncoded RuntimeError) or channels outside 1..MAX_CHANNELS.
  */
 export function checkResamplerShape(channels: number, inRate: number, outRate: number): void {
-  for (const [name, v] of [['inRate', inRate], ['outRate', outRate]] as const) {
-    if (!isAudioSampleRate(v)) throw new ConfigError('ERR_RESAMPLE_CONFIG', `${name} must be an integer in ${SAMPLE_RATE_RANGE.join('..')} Hz, got ${v}`);
+  for (const [name, v] of [
+    ['inRate', inRate],
+    ['outRate', outRate],
+  ] as const) {
+    if (!isAudioSampleRate(v))
+      throw new ConfigError(
+        'ERR_RESAMPLE_CONFIG',
+        `${name} must be an integer in ${SAMPLE_RATE_RANGE.join('..')} Hz, got ${v}`,
+      );
   }
   if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
     throw new ConfigError('ERR_RESAMPLE_CONFIG', `channels must be an integer in 1..${MAX_CHANNELS}, got ${channels}`);

@@ -83,7 +83,10 @@ export class LoopbackRecorder {
    */
   waitFor(predicate: (r: LoopbackRecorder) => boolean, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`loopback: condition not met within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`loopback: condition not met within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const finish = (err?: Error) => {
         clearTimeout(timer);
         this.#waiters = this.#waiters.filter((w) => w !== check);

@@ -442,11 +442,9 @@ export class LiveKitSink extends Writable {
       // samples (docs/design.md); the FFI path passes the offset
       await (this.#fast ? captureFrame(this.source, frame) : this.source.captureFrame(ownedFrame(frame)));
     } catch (err) {
-      throw new AudioPipelineError(
-        'ERR_CAPTURE_FAILED',
-        `AudioSource.captureFrame failed: ${toError(err).message}`,
-        { cause: err },
-      );
+      throw new AudioPipelineError('ERR_CAPTURE_FAILED', `AudioSource.captureFrame failed: ${toError(err).message}`, {
+        cause: err,
+      });
     } finally {
       this.#capturing = undefined;
     }
@@ -553,4 +551,3 @@ function checkSourceOptions(sampleRate: number, channels: number, queueSizeMs: n
     );
   }
 }
-

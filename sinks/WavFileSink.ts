@@ -14,7 +14,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { AudioPipelineError, ConfigError, toError } from '../lib/errors.js';
 import { checkFrame, frameMs, type AudioFrame } from '../lib/frames.js';
-import { framesMs, writableQueuedMs } from '../lib/stats.js';
+import { writableQueuedMs } from '../lib/stats.js';
 
 export interface WavFileSinkOptions {
   path: string;
@@ -57,7 +57,10 @@ export class WavFileSink extends Writable {
     }
     const highWaterMark = opts.highWaterMark ?? 2;
     if (!Number.isInteger(highWaterMark) || highWaterMark < 0) {
-      throw new ConfigError('ERR_WAV_SINK_OPTIONS', `highWaterMark must be a non-negative integer, got ${highWaterMark}`);
+      throw new ConfigError(
+        'ERR_WAV_SINK_OPTIONS',
+        `highWaterMark must be a non-negative integer, got ${highWaterMark}`,
+      );
     }
     super({ objectMode: true, highWaterMark });
     this.path = opts.path;
@@ -91,7 +94,12 @@ export class WavFileSink extends Writable {
     try {
       // the first frame fixes the format unless the options did
       const first = chunk as Partial<AudioFrame> | null;
-      frame = checkFrame(chunk, this.#sampleRate ?? first?.sampleRate ?? 0, this.#channels ?? first?.channels ?? 0, 'WavFileSink');
+      frame = checkFrame(
+        chunk,
+        this.#sampleRate ?? first?.sampleRate ?? 0,
+        this.#channels ?? first?.channels ?? 0,
+        'WavFileSink',
+      );
     } catch (err) {
       cb(toError(err));
       return;
@@ -119,7 +127,10 @@ export class WavFileSink extends Writable {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.#close().then(() => cb(), (err: unknown) => cb(toError(err)));
+    this.#close().then(
+      () => cb(),
+      (err: unknown) => cb(toError(err)),
+    );
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
@@ -162,4 +173,3 @@ function wavHeader(sampleRate: number, channels: number, dataBytes: number): Buf
   h.writeUInt32LE(dataBytes, 40);
   return h;
 }
-

@@ -121,21 +121,42 @@ export class DecodeFile extends Duplex implements HoldsAudio {
   #outLen = 0;
 
   constructor(source?: DecodeFileSource, options: DecodeFileOptions = {}) {
-    const { sampleRate = 48000, channels, frameMs = 10, maxBytes = DEFAULT_MAX_BYTES, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES } = options;
+    const {
+      sampleRate = 48000,
+      channels,
+      frameMs = 10,
+      maxBytes = DEFAULT_MAX_BYTES,
+      maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES,
+    } = options;
     if (source !== undefined && !isSource(source)) {
-      throw new ConfigError('ERR_DECODE_SOURCE', `decodeFile: source must be a path, file URL, Buffer, Uint8Array or ArrayBuffer, got ${typeof source}`);
+      throw new ConfigError(
+        'ERR_DECODE_SOURCE',
+        `decodeFile: source must be a path, file URL, Buffer, Uint8Array or ArrayBuffer, got ${typeof source}`,
+      );
     }
     if (!Number.isInteger(sampleRate) || sampleRate < RATE_RANGE[0] || sampleRate > RATE_RANGE[1]) {
-      throw new ConfigError('ERR_DECODE_RATE', `decodeFile: sampleRate must be an integer in ${RATE_RANGE.join('..')}, got ${String(sampleRate)}`);
+      throw new ConfigError(
+        'ERR_DECODE_RATE',
+        `decodeFile: sampleRate must be an integer in ${RATE_RANGE.join('..')}, got ${String(sampleRate)}`,
+      );
     }
     if (channels !== undefined && (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS)) {
-      throw new ConfigError('ERR_DECODE_CHANNELS', `decodeFile: channels must be an integer in 1..${MAX_CHANNELS}, got ${String(channels)}`);
+      throw new ConfigError(
+        'ERR_DECODE_CHANNELS',
+        `decodeFile: channels must be an integer in 1..${MAX_CHANNELS}, got ${String(channels)}`,
+      );
     }
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
-      throw new ConfigError('ERR_DECODE_MAX_BYTES', `decodeFile: maxBytes must be a positive integer, got ${String(maxBytes)}`);
+      throw new ConfigError(
+        'ERR_DECODE_MAX_BYTES',
+        `decodeFile: maxBytes must be a positive integer, got ${String(maxBytes)}`,
+      );
     }
     if (!Number.isSafeInteger(maxDecodedBytes) || maxDecodedBytes < 1) {
-      throw new ConfigError('ERR_DECODE_MAX_BYTES', `decodeFile: maxDecodedBytes must be a positive integer, got ${String(maxDecodedBytes)}`);
+      throw new ConfigError(
+        'ERR_DECODE_MAX_BYTES',
+        `decodeFile: maxDecodedBytes must be a positive integer, got ${String(maxDecodedBytes)}`,
+      );
     }
     const frameSamples = samplesIn(sampleRate, frameMs);
     super({
@@ -163,7 +184,12 @@ export class DecodeFile extends Duplex implements HoldsAudio {
 
   override _write(chunk: unknown, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (!(chunk instanceof Uint8Array)) {
-      cb(new InvalidAudioError('ERR_DECODE_INPUT_TYPE', `decodeFile expects Buffer/Uint8Array chunks, got ${chunk === null ? 'null' : typeof chunk}`));
+      cb(
+        new InvalidAudioError(
+          'ERR_DECODE_INPUT_TYPE',
+          `decodeFile expects Buffer/Uint8Array chunks, got ${chunk === null ? 'null' : typeof chunk}`,
+        ),
+      );
       return;
     }
     this.#inputBytes += chunk.byteLength;
@@ -211,7 +237,10 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     if (source instanceof Uint8Array) return source;
     const size = (await stat(source)).size;
     if (size > this.#maxBytes) {
-      throw new BufferOverflowError('ERR_DECODE_TOO_LARGE', `decodeFile: ${String(source)} is ${size} bytes, over maxBytes (${this.#maxBytes})`);
+      throw new BufferOverflowError(
+        'ERR_DECODE_TOO_LARGE',
+        `decodeFile: ${String(source)} is ${size} bytes, over maxBytes (${this.#maxBytes})`,
+      );
     }
     return readFile(source);
   }
@@ -220,7 +249,10 @@ export class DecodeFile extends Duplex implements HoldsAudio {
   async #open(bytes: Uint8Array): Promise<void> {
     if (bytes.byteLength === 0) throw new InvalidAudioError('ERR_DECODE_EMPTY', 'decodeFile: empty input');
     if (bytes.byteLength > this.#maxBytes) {
-      throw new BufferOverflowError('ERR_DECODE_TOO_LARGE', `decodeFile: input is ${bytes.byteLength} bytes, over maxBytes (${this.#maxBytes})`);
+      throw new BufferOverflowError(
+        'ERR_DECODE_TOO_LARGE',
+        `decodeFile: input is ${bytes.byteLength} bytes, over maxBytes (${this.#maxBytes})`,
+      );
     }
     const info = probeContainer(bytes);
     this.#refuseImpossible(info);
@@ -230,7 +262,10 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     if (blocks.length === 0) throw new InvalidAudioError('ERR_DECODE_EMPTY', 'decodeFile: the file holds no audio');
     const channels = this.#channels ?? blocks.channels;
     if (channels !== blocks.channels && blocks.channels !== 1 && channels !== 1) {
-      throw new UnsupportedFormatError('ERR_DECODE_CHANNELS', `decodeFile: cannot map ${blocks.channels} channels to ${channels} (use 1 or ${blocks.channels})`);
+      throw new UnsupportedFormatError(
+        'ERR_DECODE_CHANNELS',
+        `decodeFile: cannot map ${blocks.channels} channels to ${channels} (use 1 or ${blocks.channels})`,
+      );
     }
     let samplesPerChannel = blocks.length;
     if (blocks.rate !== this.sampleRate) {
@@ -260,10 +295,16 @@ export class DecodeFile extends Duplex implements HoldsAudio {
       );
     }
     if (info.channels !== undefined && (info.channels < 1 || info.channels > MAX_SOURCE_CHANNELS)) {
-      throw new UnsupportedFormatError('ERR_DECODE_CHANNELS', `decodeFile: the ${info.kind} header declares ${info.channels} channels (1..${MAX_SOURCE_CHANNELS})`);
+      throw new UnsupportedFormatError(
+        'ERR_DECODE_CHANNELS',
+        `decodeFile: the ${info.kind} header declares ${info.channels} channels (1..${MAX_SOURCE_CHANNELS})`,
+      );
     }
     if (info.truncated !== undefined && !this.#allowTruncated) {
-      throw new InvalidAudioError('ERR_DECODE_TRUNCATED', `decodeFile: the ${info.kind} file is cut short: ${info.truncated} (allowTruncated decodes what is there)`);
+      throw new InvalidAudioError(
+        'ERR_DECODE_TRUNCATED',
+        `decodeFile: the ${info.kind} file is cut short: ${info.truncated} (allowTruncated decodes what is there)`,
+      );
     }
     const decodedBytes = (info.samplesPerChannel ?? 0) * (info.channels ?? 1) * 4;
     if (info.kind !== 'wav' && decodedBytes > this.#maxDecodedBytes) {
@@ -289,10 +330,12 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     // fed in slices, so backpressure holds at most a slice of decoded frames
     const input = Readable.from(slices(bytes, WAV_SLICE_BYTES), { objectMode: false, highWaterMark: 1 });
     input.pipe(wav);
-    const format = await new Promise<{ sampleRate: number; channels: number; blockAlign: number }>((resolve, reject) => {
-      wav.once('format', resolve);
-      wav.once('error', reject);
-    });
+    const format = await new Promise<{ sampleRate: number; channels: number; blockAlign: number }>(
+      (resolve, reject) => {
+        wav.once('format', resolve);
+        wav.once('error', reject);
+      },
+    );
     const frames = wav[Symbol.asyncIterator]() as AsyncIterator<{ data: Int16Array }>;
     const dataBytes = Math.min(header?.dataBytes ?? available, available);
     return {
@@ -319,7 +362,10 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     try {
       const { length, channels } = await decoder.format();
       if (channels < 1 || channels > MAX_SOURCE_CHANNELS) {
-        throw new UnsupportedFormatError('ERR_DECODE_CHANNELS', `decodeFile: the ${info.kind} file decodes to ${channels} channels`);
+        throw new UnsupportedFormatError(
+          'ERR_DECODE_CHANNELS',
+          `decodeFile: the ${info.kind} file decodes to ${channels} channels`,
+        );
       }
       return { rate, channels, length, read: () => decoder.read(), close: () => decoder.close() };
     } catch (err) {
@@ -384,7 +430,7 @@ export class DecodeFile extends Duplex implements HoldsAudio {
       return first;
     }
     const out = new Int16Array(n);
-    for (let at = 0; at < n; ) {
+    for (let at = 0; at < n;) {
       const head = this.#out[0]!;
       const k = Math.min(n - at, head.length);
       out.set(head.subarray(0, k), at);
@@ -429,7 +475,11 @@ function mapChannels(block: Int16Array, have: number, want: number): Int16Array 
   return out;
 }
 
-const MPEG_RATES: Record<number, readonly number[]> = { 3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000] };
+const MPEG_RATES: Record<number, readonly number[]> = {
+  3: [44100, 48000, 32000],
+  2: [22050, 24000, 16000],
+  0: [11025, 12000, 8000],
+};
 const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
 /**
@@ -474,7 +524,8 @@ function sniff(b: Buffer): number | undefined {
     const layer = (b[at + 1]! >> 1) & 3;
     if (layer === 0 && (b[at + 1]! & 0xf6) === 0xf0) return ADTS_RATES[(b[at + 2]! >> 2) & 0x0f];
     const rateIndex = (b[at + 2]! >> 2) & 3;
-    if (version !== 1 && layer !== 0 && rateIndex !== 3 && b[at + 2]! >> 4 !== 15) return MPEG_RATES[version]![rateIndex];
+    if (version !== 1 && layer !== 0 && rateIndex !== 3 && b[at + 2]! >> 4 !== 15)
+      return MPEG_RATES[version]![rateIndex];
   }
   return undefined;
 }

@@ -46,13 +46,22 @@ export class DecodePcm extends Transform implements HoldsAudio {
   constructor(options: DecodePcmOptions) {
     const { sampleRate, channels = 1, encoding = 's16le' } = options ?? ({} as DecodePcmOptions);
     if (!Number.isInteger(sampleRate) || sampleRate < 1 || sampleRate > MAX_RATE) {
-      throw new ConfigError('ERR_PCM_RATE', `decodePcm: sampleRate must be an integer in 1..${MAX_RATE}, got ${String(sampleRate)}`);
+      throw new ConfigError(
+        'ERR_PCM_RATE',
+        `decodePcm: sampleRate must be an integer in 1..${MAX_RATE}, got ${String(sampleRate)}`,
+      );
     }
     if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
-      throw new ConfigError('ERR_PCM_CHANNELS', `decodePcm: channels must be an integer in 1..${MAX_CHANNELS}, got ${String(channels)}`);
+      throw new ConfigError(
+        'ERR_PCM_CHANNELS',
+        `decodePcm: channels must be an integer in 1..${MAX_CHANNELS}, got ${String(channels)}`,
+      );
     }
     if (!isSampleEncoding(encoding)) {
-      throw new ConfigError('ERR_PCM_ENCODING', `decodePcm: encoding must be one of ${SAMPLE_ENCODINGS.join(', ')}, got ${String(encoding)}`);
+      throw new ConfigError(
+        'ERR_PCM_ENCODING',
+        `decodePcm: encoding must be one of ${SAMPLE_ENCODINGS.join(', ')}, got ${String(encoding)}`,
+      );
     }
     // Object-mode writable: a non-bytes chunk becomes a stream error here instead of a throw out of write().
     super({
@@ -78,7 +87,8 @@ export class DecodePcm extends Transform implements HoldsAudio {
 
   override _transform(chunk: unknown, _enc: BufferEncoding, cb: TransformCallback): void {
     if (!(chunk instanceof Uint8Array)) {
-      const what = chunk === null ? 'null' : typeof chunk === 'object' ? (chunk.constructor?.name ?? 'object') : typeof chunk;
+      const what =
+        chunk === null ? 'null' : typeof chunk === 'object' ? (chunk.constructor?.name ?? 'object') : typeof chunk;
       cb(new InvalidAudioError('ERR_PCM_INPUT_TYPE', `decodePcm expects Buffer/Uint8Array chunks, got ${what}`));
       return;
     }

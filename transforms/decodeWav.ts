@@ -148,8 +148,12 @@ export class DecodeWav extends Transform implements HoldsAudio {
 
   override _transform(chunk: unknown, _enc: BufferEncoding, cb: TransformCallback): void {
     if (!(chunk instanceof Uint8Array)) {
-      const what = chunk === null ? 'null' : typeof chunk === 'object' ? (chunk.constructor?.name ?? 'object') : typeof chunk;
-      this.#fail(new InvalidAudioError('ERR_WAV_INPUT_TYPE', `decodeWav expects Buffer/Uint8Array chunks, got ${what}`), cb);
+      const what =
+        chunk === null ? 'null' : typeof chunk === 'object' ? (chunk.constructor?.name ?? 'object') : typeof chunk;
+      this.#fail(
+        new InvalidAudioError('ERR_WAV_INPUT_TYPE', `decodeWav expects Buffer/Uint8Array chunks, got ${what}`),
+        cb,
+      );
       return;
     }
     try {
@@ -271,7 +275,10 @@ export class DecodeWav extends Transform implements HoldsAudio {
 
   #onMagic(magic: string): void {
     if (magic !== 'RIFF' && magic !== 'RIFX' && magic !== 'RF64' && magic !== 'BW64') {
-      throw new InvalidAudioError('ERR_WAV_NOT_RIFF', `not a WAV file: starts with ${printable(magic)}, expected "RIFF"${hint(magic)}`);
+      throw new InvalidAudioError(
+        'ERR_WAV_NOT_RIFF',
+        `not a WAV file: starts with ${printable(magic)}, expected "RIFF"${hint(magic)}`,
+      );
     }
     this.#rf64 = magic === 'RF64' || magic === 'BW64';
     this.#bigEndian = magic === 'RIFX';
@@ -312,7 +319,10 @@ export class DecodeWav extends Transform implements HoldsAudio {
       );
     }
     if (this.#rf64 && this.#ds64DataSize === undefined && id !== 'ds64') {
-      throw new InvalidAudioError('ERR_WAV_BAD_DS64', `RF64 file: the first chunk must be "ds64", got ${printable(id)}`);
+      throw new InvalidAudioError(
+        'ERR_WAV_BAD_DS64',
+        `RF64 file: the first chunk must be "ds64", got ${printable(id)}`,
+      );
     }
     if (id === 'data') return this.#onDataHeader(size);
     if (this.#riffEnd !== undefined && this.#chunkStart + 8 + size > this.#riffEnd) {
@@ -322,12 +332,15 @@ export class DecodeWav extends Transform implements HoldsAudio {
       );
     }
     if (id === 'fmt ') {
-      if (this.#fmt) throw new InvalidAudioError('ERR_WAV_DUPLICATE_CHUNK', `second "fmt " chunk at offset ${this.#chunkStart}`);
-      if (size < 16) throw new InvalidAudioError('ERR_WAV_BAD_FMT', `"fmt " chunk is ${size} bytes, at least 16 needed`);
+      if (this.#fmt)
+        throw new InvalidAudioError('ERR_WAV_DUPLICATE_CHUNK', `second "fmt " chunk at offset ${this.#chunkStart}`);
+      if (size < 16)
+        throw new InvalidAudioError('ERR_WAV_BAD_FMT', `"fmt " chunk is ${size} bytes, at least 16 needed`);
       return this.#bufferChunk(size);
     }
     if (id === 'ds64' && this.#rf64 && this.#ds64DataSize === undefined) {
-      if (size < 28) throw new InvalidAudioError('ERR_WAV_BAD_DS64', `"ds64" chunk is ${size} bytes, at least 28 needed`);
+      if (size < 28)
+        throw new InvalidAudioError('ERR_WAV_BAD_DS64', `"ds64" chunk is ${size} bytes, at least 28 needed`);
       return this.#bufferChunk(size);
     }
     this.#skip(size);
@@ -363,7 +376,10 @@ export class DecodeWav extends Transform implements HoldsAudio {
     else {
       const size = b.readBigUInt64LE(8);
       if (size > BigInt(Number.MAX_SAFE_INTEGER)) {
-        throw new UnsupportedFormatError('ERR_WAV_CHUNK_SIZE', `RF64 "ds64" declares a data size of ${size} bytes, over 2^53 − 1`);
+        throw new UnsupportedFormatError(
+          'ERR_WAV_CHUNK_SIZE',
+          `RF64 "ds64" declares a data size of ${size} bytes, over 2^53 − 1`,
+        );
       }
       this.#ds64DataSize = Number(size);
     }
@@ -372,8 +388,13 @@ export class DecodeWav extends Transform implements HoldsAudio {
 
   #onDataHeader(size: number): void {
     const fmt = this.#fmt;
-    if (!fmt) throw new InvalidAudioError('ERR_WAV_DATA_BEFORE_FMT', `"data" chunk at offset ${this.#chunkStart} comes before any "fmt " chunk`);
-    if (this.#seenData) throw new InvalidAudioError('ERR_WAV_DUPLICATE_CHUNK', `second "data" chunk at offset ${this.#chunkStart}`);
+    if (!fmt)
+      throw new InvalidAudioError(
+        'ERR_WAV_DATA_BEFORE_FMT',
+        `"data" chunk at offset ${this.#chunkStart} comes before any "fmt " chunk`,
+      );
+    if (this.#seenData)
+      throw new InvalidAudioError('ERR_WAV_DUPLICATE_CHUNK', `second "data" chunk at offset ${this.#chunkStart}`);
     const fromDs64 = this.#rf64 && size === 0xffffffff;
     const declared = fromDs64 ? this.#ds64DataSize! : size;
     const open = declared === 0 || (!fromDs64 && size === 0xffffffff);
@@ -440,7 +461,10 @@ export class DecodeWav extends Transform implements HoldsAudio {
         if (this.#pos === 0) return new InvalidAudioError('ERR_WAV_EMPTY', 'empty input: no WAV header');
         const got = Buffer.concat(this.#acc).toString('latin1');
         if (!['RIFF', 'RF64', 'BW64', 'RIFX'].some((m) => m.startsWith(got))) {
-          return new InvalidAudioError('ERR_WAV_NOT_RIFF', `not a WAV file: ${this.#pos} bytes starting with ${printable(got)}`);
+          return new InvalidAudioError(
+            'ERR_WAV_NOT_RIFF',
+            `not a WAV file: ${this.#pos} bytes starting with ${printable(got)}`,
+          );
         }
         return truncated(`input ended inside the RIFF header ${at}`);
       }
@@ -450,7 +474,9 @@ export class DecodeWav extends Transform implements HoldsAudio {
         if (this.#accLen > 0) return truncated(`input ended ${at} inside a chunk header (${this.#accLen} of 8 bytes)`);
         return this.#endAtBoundary();
       case 'chunkBody':
-        return truncated(`input ended ${at} inside the "${this.#chunkId}" chunk (${this.#accLen} of ${this.#chunkSize} bytes)`);
+        return truncated(
+          `input ended ${at} inside the "${this.#chunkId}" chunk (${this.#accLen} of ${this.#chunkSize} bytes)`,
+        );
       case 'skip':
         if (this.#skippingPad) return this.#endAtBoundary();
         if (this.#seenData && this.#allowTruncated) return this.#acceptTruncation();
@@ -474,7 +500,9 @@ export class DecodeWav extends Transform implements HoldsAudio {
   #endAtBoundary(): Error | undefined {
     if (this.#seenData) return undefined;
     if (this.#riffEnd !== undefined && this.#pos < this.#riffEnd) {
-      return truncated(`input ended at byte ${this.#pos}, before any audio; the RIFF form declares ${this.#riffEnd} bytes`);
+      return truncated(
+        `input ended at byte ${this.#pos}, before any audio; the RIFF form declares ${this.#riffEnd} bytes`,
+      );
     }
     return this.#fmt
       ? new InvalidAudioError('ERR_WAV_NO_DATA', `no "data" chunk in ${this.#pos} bytes`)
@@ -496,23 +524,37 @@ function parseFmt(b: Buffer, bigEndian: boolean): ParsedFmt {
   const blockAlign = u16(12);
   const bits = u16(14);
   if (channels === 0) throw new InvalidAudioError('ERR_WAV_BAD_FMT', '"fmt " declares 0 channels');
-  if (channels > MAX_CHANNELS) throw new UnsupportedFormatError('ERR_WAV_UNSUPPORTED', `"fmt " declares ${channels} channels (1..${MAX_CHANNELS})`);
+  if (channels > MAX_CHANNELS)
+    throw new UnsupportedFormatError(
+      'ERR_WAV_UNSUPPORTED',
+      `"fmt " declares ${channels} channels (1..${MAX_CHANNELS})`,
+    );
   if (sampleRate === 0) throw new InvalidAudioError('ERR_WAV_BAD_FMT', '"fmt " declares a sample rate of 0 Hz');
   if (!isAudioSampleRate(sampleRate)) {
-    throw new UnsupportedFormatError('ERR_WAV_RATE', `"fmt " declares ${sampleRate} Hz, outside the ${SAMPLE_RATE_RANGE.join('..')} Hz audio uses`);
+    throw new UnsupportedFormatError(
+      'ERR_WAV_RATE',
+      `"fmt " declares ${sampleRate} Hz, outside the ${SAMPLE_RATE_RANGE.join('..')} Hz audio uses`,
+    );
   }
   let sub = tag;
   if (tag === 0xfffe) {
     const cbSize = b.length >= 18 ? u16(16) : 0;
     if (b.length < 40 || cbSize < 22) {
-      throw new InvalidAudioError('ERR_WAV_BAD_FMT', `WAVE_FORMAT_EXTENSIBLE needs a 40-byte "fmt " chunk, got ${b.length} (cbSize ${cbSize})`);
+      throw new InvalidAudioError(
+        'ERR_WAV_BAD_FMT',
+        `WAVE_FORMAT_EXTENSIBLE needs a 40-byte "fmt " chunk, got ${b.length} (cbSize ${cbSize})`,
+      );
     }
     const validBits = u16(18);
     if (validBits > bits) {
       throw new InvalidAudioError('ERR_WAV_BAD_FMT', `${validBits} valid bits do not fit a ${bits}-bit container`);
     }
     const g = subFormatGuid(b.subarray(24, 40), bigEndian);
-    if (!g) throw new UnsupportedFormatError('ERR_WAV_UNSUPPORTED', `unknown WAVE_FORMAT_EXTENSIBLE SubFormat ${guid(b.subarray(24, 40))}`);
+    if (!g)
+      throw new UnsupportedFormatError(
+        'ERR_WAV_UNSUPPORTED',
+        `unknown WAVE_FORMAT_EXTENSIBLE SubFormat ${guid(b.subarray(24, 40))}`,
+      );
     sub = g.readUInt16LE(0);
   }
   // The container (bytes per sample, from blockAlign) may be wider than the bit depth: 12 bits in 2 bytes,
@@ -520,7 +562,13 @@ function parseFmt(b: Buffer, bigEndian: boolean): ParsedFmt {
   // arecord writes with a plain header (the low three bytes).
   const container = blockAlign / channels;
   const plainFit = blockAlign === channels * (bits / 8);
-  const widerPcm = sub === 0x0001 && bits > 0 && Number.isInteger(container) && container >= 1 && container <= 4 && bits < container * 8;
+  const widerPcm =
+    sub === 0x0001 &&
+    bits > 0 &&
+    Number.isInteger(container) &&
+    container >= 1 &&
+    container <= 4 &&
+    bits < container * 8;
   const lowJustified24 = widerPcm && bits === 24 && container === 4 && tag === 0x0001;
   const { encoding, sampleEncoding } = sampleFormat(sub, widerPcm ? (lowJustified24 ? 24 : container * 8) : bits);
   if (!plainFit && !widerPcm) {
@@ -531,7 +579,11 @@ function parseFmt(b: Buffer, bigEndian: boolean): ParsedFmt {
   }
   const containerBytes = plainFit ? bits / 8 : container;
   const repack = repacker(bigEndian ? containerBytes : 0, lowJustified24);
-  return { info: { encoding, sampleRate, channels, bitsPerSample: bits, blockAlign }, sampleEncoding, ...(repack ? { repack } : {}) };
+  return {
+    info: { encoding, sampleRate, channels, bitsPerSample: bits, blockAlign },
+    sampleEncoding,
+    ...(repack ? { repack } : {}),
+  };
 }
 
 /**
@@ -578,7 +630,10 @@ function repacker(swapBytes: number, lowJustified24: boolean): ((b: Buffer) => B
   };
 }
 
-function sampleFormat(tag: number, bits: number): { encoding: WavFormatInfo['encoding']; sampleEncoding: SampleEncoding } {
+function sampleFormat(
+  tag: number,
+  bits: number,
+): { encoding: WavFormatInfo['encoding']; sampleEncoding: SampleEncoding } {
   const unsupported = (what: string) => new UnsupportedFormatError('ERR_WAV_UNSUPPORTED', what);
   const noBits = () => new InvalidAudioError('ERR_WAV_BAD_FMT', '"fmt " declares 0 bits per sample');
   switch (tag) {
@@ -595,12 +650,15 @@ function sampleFormat(tag: number, bits: number): { encoding: WavFormatInfo['enc
     case 0x0006:
     case 0x0007: {
       const encoding = tag === 0x0006 ? 'alaw' : 'mulaw';
-      if (bits !== 8) throw new InvalidAudioError('ERR_WAV_BAD_FMT', `${encoding} must be 8 bits per sample, got ${bits}`);
+      if (bits !== 8)
+        throw new InvalidAudioError('ERR_WAV_BAD_FMT', `${encoding} must be 8 bits per sample, got ${bits}`);
       return { encoding, sampleEncoding: encoding };
     }
     default: {
       const name = TAG_NAMES[tag];
-      throw unsupported(`WAV format tag 0x${tag.toString(16).padStart(4, '0')}${name ? ` (${name})` : ''} is not supported`);
+      throw unsupported(
+        `WAV format tag 0x${tag.toString(16).padStart(4, '0')}${name ? ` (${name})` : ''} is not supported`,
+      );
     }
   }
 }

@@ -156,7 +156,11 @@ export class JitterBuffer extends Duplex implements HoldsAudio {
     const frame = chunk instanceof AudioFrame ? chunk : (chunk as { frame?: unknown } | null)?.frame;
     const o = this.#options;
     if (!(frame instanceof AudioFrame)) return new JitterCore(o); // push() reports the bad input
-    return new JitterCore({ ...o, sampleRate: o.sampleRate ?? frame.sampleRate, channels: o.channels ?? frame.channels });
+    return new JitterCore({
+      ...o,
+      sampleRate: o.sampleRate ?? frame.sampleRate,
+      channels: o.channels ?? frame.channels,
+    });
   }
 
   /** Answer a pending read: a frame now, or later if reads ran too far ahead of the clock. */

@@ -64,7 +64,10 @@ export class Rechunk extends Duplex implements HoldsAudio {
       throw new ConfigError('ERR_RECHUNK_CONFIG', `rechunk: frameMs must be a positive number of ms, got ${frameMs}`);
     }
     if (!TAILS.includes(tail)) {
-      throw new ConfigError('ERR_RECHUNK_CONFIG', `rechunk: tail must be one of ${TAILS.join(', ')}, got ${String(tail)}`);
+      throw new ConfigError(
+        'ERR_RECHUNK_CONFIG',
+        `rechunk: tail must be one of ${TAILS.join(', ')}, got ${String(tail)}`,
+      );
     }
     this.frameMs = frameMs;
     this.tail = tail;
@@ -185,7 +188,7 @@ export class Rechunk extends Duplex implements HoldsAudio {
       return first;
     }
     const out = new Int16Array(length * ch);
-    for (let filled = 0; filled < n; ) {
+    for (let filled = 0; filled < n;) {
       const f = this.#queue[0]!;
       const k = Math.min(n - filled, f.samplesPerChannel - this.#head);
       out.set(f.data.subarray(this.#head * ch, (this.#head + k) * ch), filled * ch);
@@ -199,4 +202,3 @@ export class Rechunk extends Duplex implements HoldsAudio {
     return new AudioFrame(out, this.#rate, ch, length);
   }
 }
-

@@ -50,7 +50,10 @@ export class Resample extends Transform implements HoldsAudio {
     super({ objectMode: true, highWaterMark: 1 });
     const { sampleRate, channels, quality = SPEEX_DEFAULT_QUALITY } = options ?? ({} as ResampleOptions);
     if (!isAudioSampleRate(sampleRate)) {
-      throw new ConfigError('ERR_RESAMPLE_CONFIG', `resample: sampleRate must be an integer in ${SAMPLE_RATE_RANGE.join('..')} Hz, got ${sampleRate}`);
+      throw new ConfigError(
+        'ERR_RESAMPLE_CONFIG',
+        `resample: sampleRate must be an integer in ${SAMPLE_RATE_RANGE.join('..')} Hz, got ${sampleRate}`,
+      );
     }
     if (!Number.isInteger(channels) || channels < 1) {
       throw new ConfigError('ERR_RESAMPLE_CONFIG', `resample: channels must be a positive integer, got ${channels}`);
@@ -71,7 +74,10 @@ export class Resample extends Transform implements HoldsAudio {
 
   // Writes wait for this, so the first frame finds the speex fallback loaded (an odd ratio may need it).
   override _construct(callback: (error?: Error | null) => void): void {
-    loadSpeex().then(() => callback(), (err: unknown) => callback(toError(err)));
+    loadSpeex().then(
+      () => callback(),
+      (err: unknown) => callback(toError(err)),
+    );
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -156,4 +162,3 @@ export class Resample extends Transform implements HoldsAudio {
     this.push(createFrame(mixChannels(data, engineChannels, this.channels), this.sampleRate, this.channels));
   }
 }
-

@@ -24,7 +24,9 @@ export function barPlot(o: { title: string; bars: [string, number][]; unit?: str
     const y = 45 + i * rowH;
     const w = (Math.max(0, v) / max) * pw;
     parts.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${esc(label)}</text>`);
-    parts.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${COLORS[(i + 1) % COLORS.length]}"/>`);
+    parts.push(
+      `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${COLORS[(i + 1) % COLORS.length]}"/>`,
+    );
     parts.push(`<text x="${left + w + 6}" y="${y + 17}">${v}${esc(o.unit ?? '×')}</text>`);
   });
   parts.push('</svg>');

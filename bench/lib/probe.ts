@@ -152,7 +152,9 @@ export class Probe {
       if (latency < -MARKER_OFFSET_MS) break; // written after it arrived
       const better =
         best === undefined ||
-        (this.#lastLatency === undefined ? latency < best : Math.abs(latency - this.#lastLatency) < Math.abs(best - this.#lastLatency));
+        (this.#lastLatency === undefined
+          ? latency < best
+          : Math.abs(latency - this.#lastLatency) < Math.abs(best - this.#lastLatency));
       if (better) best = latency;
     }
     return best;

@@ -47,7 +47,8 @@ export function sineFrames(rate = 48000): AudioFrame[] {
   const n = rate / 100;
   for (let f = 0; f < 100; f++) {
     const d = new Int16Array(n);
-    for (let i = 0; i < n; i++) d[i] = Math.round(PROBE_AMPLITUDE * Math.sin((2 * Math.PI * PROBE_HZ * (f * n + i)) / rate));
+    for (let i = 0; i < n; i++)
+      d[i] = Math.round(PROBE_AMPLITUDE * Math.sin((2 * Math.PI * PROBE_HZ * (f * n + i)) / rate));
     frames.push(new AudioFrame(d, rate, 1, n));
   }
   return frames;

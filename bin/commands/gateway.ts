@@ -227,7 +227,6 @@ function stopSignal(signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-
 const command: Command = {
   summary: 'WebSocket gateway: Twilio Media Streams / raw PCM → one LiveKit track per connection',
   usage,

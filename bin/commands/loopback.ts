@@ -93,7 +93,9 @@ export async function runLoopback(args: string[], io: LoopbackIo = {}): Promise<
   try {
     a = parseLoopbackArgs(args);
   } catch (e) {
-    err.write(`livekit-audio loopback: ${(e as Error).message}\nRun \`livekit-audio loopback --help\` for the options.\n`);
+    err.write(
+      `livekit-audio loopback: ${(e as Error).message}\nRun \`livekit-audio loopback --help\` for the options.\n`,
+    );
     return 2;
   }
   const abort = new AbortController();
@@ -109,7 +111,8 @@ export async function runLoopback(args: string[], io: LoopbackIo = {}): Promise<
       err.write('livekit-audio loopback: interrupted\n');
       return 130;
     }
-    const msg = e instanceof AudioPipelineError ? `${e.message} [${e.code}]` : e instanceof Error ? e.message : String(e);
+    const msg =
+      e instanceof AudioPipelineError ? `${e.message} [${e.code}]` : e instanceof Error ? e.message : String(e);
     err.write(`livekit-audio loopback: ${msg}\n`);
     return 1;
   } finally {
@@ -135,7 +138,8 @@ export function parseLoopbackArgs(args: string[]): LoopbackArgs {
   if (positionals.length > 1) throw new ConfigError('ERR_LOOPBACK_ARGS', 'one file at a time');
   const int = (name: string, v: string | undefined, dflt: number) => {
     if (v === undefined) return dflt;
-    if (!/^\d+$/.test(v)) throw new ConfigError('ERR_LOOPBACK_ARGS', `--${name} must be a non-negative integer, got '${v}'`);
+    if (!/^\d+$/.test(v))
+      throw new ConfigError('ERR_LOOPBACK_ARGS', `--${name} must be a non-negative integer, got '${v}'`);
     return Number(v);
   };
   const sampleRate = int('rate', values.rate, 48000);
@@ -148,9 +152,11 @@ export function parseLoopbackArgs(args: string[]): LoopbackArgs {
     throw new ConfigError('ERR_LOOPBACK_ARGS', '--direct means --queue-ms 0');
   }
   const queueSizeMs = values.direct ? 0 : int('queue-ms', values['queue-ms'], DEFAULT_QUEUE_SIZE_MS);
-  if (queueSizeMs % 10 !== 0) throw new ConfigError('ERR_LOOPBACK_ARGS', `--queue-ms must be a multiple of 10, got ${queueSizeMs}`);
+  if (queueSizeMs % 10 !== 0)
+    throw new ConfigError('ERR_LOOPBACK_ARGS', `--queue-ms must be a multiple of 10, got ${queueSizeMs}`);
   const prebufferMs = int('prebuffer-ms', values['prebuffer-ms'], 0);
-  if (queueSizeMs === 0 && prebufferMs > 0) throw new ConfigError('ERR_LOOPBACK_ARGS', '--prebuffer-ms is for buffered mode');
+  if (queueSizeMs === 0 && prebufferMs > 0)
+    throw new ConfigError('ERR_LOOPBACK_ARGS', '--prebuffer-ms is for buffered mode');
   return {
     file: positionals[0],
     out: values.out ?? 'out',
@@ -175,16 +181,26 @@ export async function loopbackReport(a: LoopbackArgs, signal?: AbortSignal): Pro
     file = files.sample = join(a.out, 'sample.wav');
     await pipeline(Readable.from(testSignal(48000)), new WavFileSink(file));
   }
-  const input: LoopbackReport['input'] = { file, generated: a.file === undefined, sampleRate: undefined, channels: undefined };
+  const input: LoopbackReport['input'] = {
+    file,
+    generated: a.file === undefined,
+    sampleRate: undefined,
+    channels: undefined,
+  };
   const isWav = extname(file).toLowerCase() === '.wav';
   // WAV streams through our parser (10 ms reads of 48 kHz stereo: small stages, small budget);
   // compressed files are decoded whole by node-web-audio-api, straight to the track's rate
   const decoder = isWav ? decodeWav() : decodeFile(file, { sampleRate: a.sampleRate, channels: a.channels });
-  const decode: (Readable | Transform | Duplex)[] = isWav ? [createReadStream(file, { highWaterMark: 1920 }), decoder] : [decoder];
-  decoder.once('format', (f: { sampleRate: number; channels: number; sourceSampleRate?: number; sourceChannels?: number }) => {
-    input.sampleRate = f.sourceSampleRate ?? f.sampleRate;
-    input.channels = f.sourceChannels ?? f.channels;
-  });
+  const decode: (Readable | Transform | Duplex)[] = isWav
+    ? [createReadStream(file, { highWaterMark: 1920 }), decoder]
+    : [decoder];
+  decoder.once(
+    'format',
+    (f: { sampleRate: number; channels: number; sourceSampleRate?: number; sourceChannels?: number }) => {
+      input.sampleRate = f.sourceSampleRate ?? f.sampleRate;
+      input.channels = f.sourceChannels ?? f.channels;
+    },
+  );
 
   const lb = createLoopback({
     sampleRate: a.sampleRate,
@@ -242,9 +258,18 @@ export async function loopbackReport(a: LoopbackArgs, signal?: AbortSignal): Pro
       sink: lb.sink.stats,
       files,
     };
-    const end = Math.min(received.length, (alignment.offset + sentPerChannel) * a.channels + a.sampleRate * a.channels / 10);
-    await pipeline(Readable.from([createFrame(received.slice(0, end), a.sampleRate, a.channels)]), new WavFileSink(files.received));
-    await writeFile(files.report, JSON.stringify(report, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 2) + '\n');
+    const end = Math.min(
+      received.length,
+      (alignment.offset + sentPerChannel) * a.channels + (a.sampleRate * a.channels) / 10,
+    );
+    await pipeline(
+      Readable.from([createFrame(received.slice(0, end), a.sampleRate, a.channels)]),
+      new WavFileSink(files.received),
+    );
+    await writeFile(
+      files.report,
+      JSON.stringify(report, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 2) + '\n',
+    );
     await writeFile(files.plot, plots(a, sent, received, alignment.offset, progress, lb, start));
     return report;
   } finally {
@@ -262,7 +287,6 @@ function arrivalOf(lb: Loopback, offset: number, start: number): number | null {
   return null;
 }
 
-
 function plots(
   a: LoopbackArgs,
   sent: Int16Array,
@@ -275,7 +299,8 @@ function plots(
   const ch = a.channels;
   const wave = (x: Int16Array, from: number): PlotSeries['points'] => {
     const pts: [number, number][] = [];
-    for (let i = 0; (from + i) * ch < x.length && i * ch < sent.length; i++) pts.push([i / a.sampleRate, x[(from + i) * ch]! / 32768]);
+    for (let i = 0; (from + i) * ch < x.length && i * ch < sent.length; i++)
+      pts.push([i / a.sampleRate, x[(from + i) * ch]! / 32768]);
     return pts;
   };
   const waveform = linePlot({
@@ -304,14 +329,27 @@ function plots(
     series: [
       { name: 'captured by the sink', points: captured },
       { name: 'received from the track', points: receivedProgress },
-      { name: 'real time', points: [[0, 0], [lastT, lastT]], color: '#999' },
+      {
+        name: 'real time',
+        points: [
+          [0, 0],
+          [lastT, lastT],
+        ],
+        color: '#999',
+      },
     ],
   });
   return stackPlots([waveform, pacing]);
 }
 
 /** Channel 1 of received − sent, aligned: a flat line at 0 when the loopback is sample-exact. */
-function difference(sent: Int16Array, received: Int16Array, base: number, ch: number, rate: number): [number, number][] {
+function difference(
+  sent: Int16Array,
+  received: Int16Array,
+  base: number,
+  ch: number,
+  rate: number,
+): [number, number][] {
   const pts: [number, number][] = [];
   for (let i = 0; i * ch < sent.length; i++) {
     const r = received[base + i * ch];
@@ -352,7 +390,8 @@ function formatReport(r: LoopbackReport): string {
 export function testSignal(rate: number): AudioFrame[] {
   const n = rate * 4;
   const x = new Int16Array(n);
-  const fade = (i: number, from: number, to: number) => Math.min(1, (i - from) / (rate * 0.005), (to - i) / (rate * 0.005));
+  const fade = (i: number, from: number, to: number) =>
+    Math.min(1, (i - from) / (rate * 0.005), (to - i) / (rate * 0.005));
   let phase = 0;
   for (let i = 0; i < n; i++) {
     const t = i / rate;

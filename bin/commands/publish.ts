@@ -78,9 +78,10 @@ export async function runPublish(args: string[], io: PublishIo = {}): Promise<nu
   let a: PublishArgs;
   try {
     a = parsePublishArgs(args, io.env ?? process.env);
-    if (a.file !== '-') await access(a.file).catch(() => {
-      throw new ConfigError('ERR_PUBLISH_FILE', `cannot read '${a.file}'`);
-    });
+    if (a.file !== '-')
+      await access(a.file).catch(() => {
+        throw new ConfigError('ERR_PUBLISH_FILE', `cannot read '${a.file}'`);
+      });
   } catch (e) {
     say(`${(e as Error).message}\nRun \`livekit-audio publish --help\` for the options.`);
     return 2;
@@ -210,7 +211,6 @@ function progress(decoder: Readable, sink: PublishedSink, err: NonNullable<Publi
     }
   };
 }
-
 
 const command: Command = {
   summary: 'publish an audio file (or WAV on stdin) into a LiveKit room as one track, in real time',

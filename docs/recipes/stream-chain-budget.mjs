@@ -38,13 +38,16 @@ const meter = (frame) => {
 
 /** 1 s of 20 ms frames, produced as fast as they are pulled. */
 function source() {
-  return Readable.from((function* () {
-    for (let i = 0; i < 50; i++) {
-      const f = silentFrame(RATE, 1, 960);
-      f.data.fill(1000 + i);
-      yield f;
-    }
-  })(), { objectMode: true, highWaterMark: 1 });
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < 50; i++) {
+        const f = silentFrame(RATE, 1, 960);
+        f.data.fill(1000 + i);
+        yield f;
+      }
+    })(),
+    { objectMode: true, highWaterMark: 1 },
+  );
 }
 
 async function run(label, stages) {
@@ -75,4 +78,6 @@ await dispose();
 
 if (tight > BUDGET_MS) throw new Error(`explicit stages held ${tight} ms, over the ${BUDGET_MS} ms budget`);
 if (loose <= tight) throw new Error('expected stream-chain defaults to hold more than explicit one-frame stages');
-console.log(`ok: explicit stages stay within the ${BUDGET_MS} ms budget (defaults held ${(loose / tight).toFixed(1)}× more)`);
+console.log(
+  `ok: explicit stages stay within the ${BUDGET_MS} ms budget (defaults held ${(loose / tight).toFixed(1)}× more)`,
+);

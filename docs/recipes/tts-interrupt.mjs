@@ -20,7 +20,7 @@ const TTS_RATE = 24000;
 async function* fakeTts() {
   const total = TTS_RATE * 5;
   let phase = 0;
-  for (let i = 0; i < total; ) {
+  for (let i = 0; i < total;) {
     const n = Math.min(total - i, 100 + Math.floor(Math.random() * 2000));
     const buf = Buffer.alloc(n * 2);
     for (let k = 0; k < n; k++, i++) {
@@ -51,7 +51,10 @@ const playing = pipeline(
   sink,
   { signal: barge.signal },
 );
-const outcome = await playing.then(() => 'finished', (err) => err.name);
+const outcome = await playing.then(
+  () => 'finished',
+  (err) => err.name,
+);
 
 await new Promise((r) => setTimeout(r, 150)); // let anything still in flight arrive
 const stats = sink.stats;

@@ -36,9 +36,18 @@ const room = process.env.LIVEKIT_URL
       identity: 'websocket-twilio',
     }
   : undefined;
-const gateway = createGateway({ port: 0, host: '127.0.0.1', secret: SECRET, room, outDir, log: (r) => records.push(r) });
+const gateway = createGateway({
+  port: 0,
+  host: '127.0.0.1',
+  secret: SECRET,
+  room,
+  outDir,
+  log: (r) => records.push(r),
+});
 const { port } = await gateway.listen();
-console.log(`gateway on ws://127.0.0.1:${port} — ${room ? 'publishing to room "recipes"' : `loopback, recording to ${outDir}`}`);
+console.log(
+  `gateway on ws://127.0.0.1:${port} — ${room ? 'publishing to room "recipes"' : `loopback, recording to ${outDir}`}`,
+);
 
 // ---- the Twilio side ----
 const ws = new WebSocket(`ws://127.0.0.1:${port}/twilio`);
@@ -46,7 +55,8 @@ await new Promise((resolve, reject) => ws.once('open', resolve).once('error', re
 const closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve(`${code} ${reason}`)));
 const streamSid = 'MZ' + '0'.repeat(32);
 let seq = 0;
-const send = (/** @type {object} */ msg) => ws.send(JSON.stringify({ sequenceNumber: String(++seq), streamSid, ...msg }));
+const send = (/** @type {object} */ msg) =>
+  ws.send(JSON.stringify({ sequenceNumber: String(++seq), streamSid, ...msg }));
 
 ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
 send({
@@ -64,9 +74,13 @@ const MESSAGES = 75; // 1.5 s
 const t0 = performance.now();
 for (let chunk = 1; chunk <= MESSAGES; chunk++) {
   const pcm = new Int16Array(160);
-  for (let i = 0; i < 160; i++) pcm[i] = Math.round(16384 * Math.sin((2 * Math.PI * 440 * ((chunk - 1) * 160 + i)) / 8000));
-  const payload = Buffer.from(int16ToMulaw(pcm)).toString('base64') // G.711, as Twilio encodes;
-  send({ event: 'media', media: { track: 'inbound', chunk: String(chunk), timestamp: String((chunk - 1) * 20), payload } });
+  for (let i = 0; i < 160; i++)
+    pcm[i] = Math.round(16384 * Math.sin((2 * Math.PI * 440 * ((chunk - 1) * 160 + i)) / 8000));
+  const payload = Buffer.from(int16ToMulaw(pcm)).toString('base64'); // G.711, as Twilio encodes;
+  send({
+    event: 'media',
+    media: { track: 'inbound', chunk: String(chunk), timestamp: String((chunk - 1) * 20), payload },
+  });
   // pace on absolute deadlines, as a real call arrives
   await new Promise((r) => setTimeout(r, Math.max(0, t0 + chunk * 20 - performance.now())));
 }
@@ -86,7 +100,9 @@ if (!room) {
   let peak = 0;
   for (const s of samples) peak = Math.max(peak, Math.abs(s));
   const peakDb = 20 * Math.log10(peak / 32767);
-  console.log(`recorded ${seconds.toFixed(2)} s at ${wav.readUInt32LE(24)} Hz, peak ${peakDb.toFixed(1)} dBFS (sent −6.0)`);
+  console.log(
+    `recorded ${seconds.toFixed(2)} s at ${wav.readUInt32LE(24)} Hz, peak ${peakDb.toFixed(1)} dBFS (sent −6.0)`,
+  );
   ok &&= seconds > 1.4 && Math.abs(peakDb + 6) < 1;
 }
 await gateway.close();
@@ -94,4 +110,3 @@ await dispose();
 rmSync(outDir, { recursive: true, force: true });
 console.log(ok ? 'OK' : 'FAILED');
 process.exitCode = ok ? 0 : 1;
-

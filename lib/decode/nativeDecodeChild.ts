@@ -49,7 +49,9 @@ async function decode({ bytes, rate, maxRss }: Start): Promise<void> {
   let audio: DecodedAudio;
   try {
     const ctx = new OfflineAudioContext({ numberOfChannels: 1, length: 1, sampleRate: rate });
-    audio = await ctx.decodeAudioData(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    audio = await ctx.decodeAudioData(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    );
   } catch (err) {
     send({ error: err instanceof Error ? err.message : String(err) });
     return;

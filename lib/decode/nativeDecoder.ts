@@ -56,7 +56,13 @@ export class NativeDecoder {
     });
     this.#child.stderr!.resume();
     this.#child.on('message', (m: Message) => this.#settle(m));
-    this.#child.on('error', (err) => this.#fail(new InvalidAudioError('ERR_DECODE_FAILED', `decodeFile: the decoder process failed: ${err.message}`, { cause: err })));
+    this.#child.on('error', (err) =>
+      this.#fail(
+        new InvalidAudioError('ERR_DECODE_FAILED', `decodeFile: the decoder process failed: ${err.message}`, {
+          cause: err,
+        }),
+      ),
+    );
     this.#child.on('exit', (code, signal) => this.#exited(code, signal));
     this.#child.send({ bytes, rate, maxRss: BASE_RSS + 2 * bytes.byteLength + DECODE_PEAK_FACTOR * maxDecodedBytes });
   }
@@ -115,20 +121,30 @@ export class NativeDecoder {
             'ERR_DECODE_TOO_LONG',
             `decodeFile: the decoded audio needs more than maxDecodedBytes (${this.#maxDecodedBytes}); raise it to decode this file`,
           )
-        : new InvalidAudioError('ERR_DECODE_FAILED', `decodeFile: the decoder process ended (${signal ?? `exit ${code}`}) before the audio`),
+        : new InvalidAudioError(
+            'ERR_DECODE_FAILED',
+            `decodeFile: the decoder process ended (${signal ?? `exit ${code}`}) before the audio`,
+          ),
     );
   }
 
   #unexpected(m: Message): Error {
-    return new InvalidAudioError('ERR_DECODE_FAILED', `decodeFile: unexpected message from the decoder: ${Object.keys(m).join()}`);
+    return new InvalidAudioError(
+      'ERR_DECODE_FAILED',
+      `decodeFile: unexpected message from the decoder: ${Object.keys(m).join()}`,
+    );
   }
 }
 
 /** decodeAudioData rejects with an EncodingError whose message says what symphonia thought. */
 function classify(message: string): Error {
   if (/no suitable format reader/.test(message)) {
-    return new UnsupportedFormatError('ERR_DECODE_FORMAT', `decodeFile: not a container it reads (WAV, MP3, FLAC, Ogg, AAC/MP4): ${message}`);
+    return new UnsupportedFormatError(
+      'ERR_DECODE_FORMAT',
+      `decodeFile: not a container it reads (WAV, MP3, FLAC, Ogg, AAC/MP4): ${message}`,
+    );
   }
-  if (/unsupported/.test(message)) return new UnsupportedFormatError('ERR_DECODE_UNSUPPORTED', `decodeFile: ${message}`);
+  if (/unsupported/.test(message))
+    return new UnsupportedFormatError('ERR_DECODE_UNSUPPORTED', `decodeFile: ${message}`);
   return new InvalidAudioError('ERR_DECODE_FAILED', `decodeFile: ${message}`);
 }

@@ -105,12 +105,14 @@ const SINK_HICCUP_MS = 30;
 const TRUST_SAMPLES = 10;
 
 export function resolveJitterOptions(o: JitterOptions = {}): ResolvedJitterOptions {
-  if (o === null || typeof o !== 'object') throw new ConfigError('ERR_JITTER_CONFIG', 'jitterBuffer options must be an object');
+  if (o === null || typeof o !== 'object')
+    throw new ConfigError('ERR_JITTER_CONFIG', 'jitterBuffer options must be an object');
   const sampleRate = o.sampleRate ?? 48000;
   const channels = o.channels ?? 1;
   if (!Number.isInteger(sampleRate) || sampleRate < 100) bad(`sampleRate must be an integer ≥ 100, got ${sampleRate}`);
   samplesIn(sampleRate, 10); // 10 ms frames must be whole
-  if (!Number.isInteger(channels) || channels < 1 || channels > 8) bad(`channels must be an integer 1–8, got ${channels}`);
+  if (!Number.isInteger(channels) || channels < 1 || channels > 8)
+    bad(`channels must be an integer 1–8, got ${channels}`);
   const minDelayMs = o.minDelayMs ?? 20;
   const maxDelayMs = o.maxDelayMs ?? 400;
   const targetDelayMs = o.targetDelayMs ?? Math.min(maxDelayMs, Math.max(minDelayMs, 60));
@@ -338,7 +340,10 @@ export class JitterCore {
     if (hiccup) this.#loop.reset(heldMs);
     this.#vs.setRatio(1 + this.#loop.update(heldMs, this.#targetMs, this.#vs.ratio - 1));
     if (this.#searchPause > 0) this.#searchPause--;
-    else if (this.depthMs - this.#targetMs > this.#accelerateAboveMs() && this.#queue.frames >= this.#stretch.maxLag + this.#stretch.window + F) {
+    else if (
+      this.depthMs - this.#targetMs > this.#accelerateAboveMs() &&
+      this.#queue.frames >= this.#stretch.maxLag + this.#stretch.window + F
+    ) {
       const cut = findCut(this.#queue.peek(this.#stretch.maxLag + this.#stretch.window), this.#ch, this.#stretch);
       // audio that is neither quiet nor periodic now rarely is 10 ms later: look again after SEARCH_PAUSE pulls
       if (cut === 0) this.#searchPause = SEARCH_PAUSE;
@@ -393,7 +398,8 @@ export class JitterCore {
   }
 
   #integrate(nowMs: number): void {
-    if (!Number.isNaN(this.#areaSince) && nowMs > this.#areaSince) this.#area += this.depthMs * (nowMs - this.#areaSince);
+    if (!Number.isNaN(this.#areaSince) && nowMs > this.#areaSince)
+      this.#area += this.depthMs * (nowMs - this.#areaSince);
     this.#areaSince = nowMs;
   }
 
@@ -473,7 +479,8 @@ export class JitterCore {
     }
     excess = Math.min(this.#queue.frames, this.#depthFrames() - this.#capFrames);
     if (excess <= 0) return;
-    if (this.#state === 'playing' && this.#queue.frames >= excess + this.#fade) crossfadeCut(this.#queue, excess, this.#fade);
+    if (this.#state === 'playing' && this.#queue.frames >= excess + this.#fade)
+      crossfadeCut(this.#queue, excess, this.#fade);
     else this.#queue.skip(excess);
     this.#dropped.overflow += excess;
     this.#loop.adjust((-excess * 1000) / this.#rate);

@@ -207,10 +207,17 @@ export class Reorderer {
 
 function checkInteger(v: number, name: string): void {
   if (!Number.isSafeInteger(v) || v < 0) {
-    throw new FrameFormatError('ERR_PACKET_METADATA', `jitterBuffer: packet ${name} must be a non-negative integer, got ${v}`);
+    throw new FrameFormatError(
+      'ERR_PACKET_METADATA',
+      `jitterBuffer: packet ${name} must be a non-negative integer, got ${v}`,
+    );
   }
 }
 
 function describeMode(m: Mode): string {
-  return m === 'plain' ? 'plain frames (no seq/timestamp)' : m === 'seq' ? 'packets with seq' : 'packets with timestamp only';
+  return m === 'plain'
+    ? 'plain frames (no seq/timestamp)'
+    : m === 'seq'
+      ? 'packets with seq'
+      : 'packets with timestamp only';
 }

@@ -28,8 +28,17 @@ interface KernelExports {
   loadMono(src: number, frames: number, dst: number): void;
   loadStereoMean(src: number, frames: number, dst: number): void;
   run(
-    table: number, taps: number, phases: number, intAdv: number, fracAdv: number,
-    plane: number, pos: number, frac: number, count: number, out: number, stride: number,
+    table: number,
+    taps: number,
+    phases: number,
+    intAdv: number,
+    fracAdv: number,
+    plane: number,
+    pos: number,
+    frac: number,
+    count: number,
+    out: number,
+    stride: number,
   ): void;
 }
 
@@ -75,11 +84,19 @@ export class PolyphaseResampler {
   #f32 = new Float32Array(0);
 
   constructor(channels: number, inRate: number, outRate: number, quality: number) {
-    for (const [name, v] of [['channels', channels], ['inRate', inRate], ['outRate', outRate]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new ConfigError('ERR_RESAMPLE_CONFIG', `${name} must be a positive integer, got ${v}`);
+    for (const [name, v] of [
+      ['channels', channels],
+      ['inRate', inRate],
+      ['outRate', outRate],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1)
+        throw new ConfigError('ERR_RESAMPLE_CONFIG', `${name} must be a positive integer, got ${v}`);
     }
     if (!PolyphaseResampler.supports(inRate, outRate, quality)) {
-      throw new ConfigError('ERR_RESAMPLE_CONFIG', `the polyphase resampler does not handle ${inRate} → ${outRate} Hz at quality ${quality}`);
+      throw new ConfigError(
+        'ERR_RESAMPLE_CONFIG',
+        `the polyphase resampler does not handle ${inRate} → ${outRate} Hz at quality ${quality}`,
+      );
     }
     this.channels = channels;
     this.inRate = inRate;
@@ -114,7 +131,10 @@ export class PolyphaseResampler {
     const ch = this.channels;
     const frames = input.length / inputChannels;
     if (!Number.isInteger(frames)) {
-      throw new FrameFormatError('ERR_FRAME_FORMAT', `resampler input of ${input.length} samples is not whole ${inputChannels}-channel frames`);
+      throw new FrameFormatError(
+        'ERR_FRAME_FORMAT',
+        `resampler input of ${input.length} samples is not whole ${inputChannels}-channel frames`,
+      );
     }
     const k = this.#k;
     this.#layout(frames, inputChannels);
@@ -126,8 +146,19 @@ export class PolyphaseResampler {
     const count = room > 0 ? Math.ceil((room * this.#phases - this.#frac) / this.#step) : 0;
     const phases = this.#phases;
     for (let c = 0; c < ch; c++) {
-      k.run(0, this.#taps, phases, Math.floor(this.#step / phases), this.#step % phases,
-        this.#planes[c]!, this.#pos, this.#frac, count, this.#out + c * I16, ch * I16);
+      k.run(
+        0,
+        this.#taps,
+        phases,
+        Math.floor(this.#step / phases),
+        this.#step % phases,
+        this.#planes[c]!,
+        this.#pos,
+        this.#frac,
+        count,
+        this.#out + c * I16,
+        ch * I16,
+      );
     }
     const moved = this.#frac + count * this.#step;
     this.#pos += Math.floor(moved / phases);

@@ -15,9 +15,23 @@ interface SpeexWasmModule {
   _malloc(bytes: number): number;
   _free(ptr: number): void;
   _speex_resampler_init(channels: number, inRate: number, outRate: number, quality: number, errPtr: number): number;
-  _speex_resampler_init_frac(channels: number, num: number, den: number, inRate: number, outRate: number, quality: number, errPtr: number): number;
+  _speex_resampler_init_frac(
+    channels: number,
+    num: number,
+    den: number,
+    inRate: number,
+    outRate: number,
+    quality: number,
+    errPtr: number,
+  ): number;
   _speex_resampler_destroy(st: number): void;
-  _speex_resampler_process_interleaved_int(st: number, inPtr: number, inLenPtr: number, outPtr: number, outLenPtr: number): number;
+  _speex_resampler_process_interleaved_int(
+    st: number,
+    inPtr: number,
+    inLenPtr: number,
+    outPtr: number,
+    outLenPtr: number,
+  ): number;
   _speex_resampler_set_rate_frac(st: number, num: number, den: number, inRate: number, outRate: number): number;
   _speex_resampler_get_input_latency(st: number): number;
   _speex_resampler_get_output_latency(st: number): number;

@@ -2,7 +2,12 @@ import t from 'tap';
 import { linePlot, stackPlots } from '../../bin/report/svg.js';
 
 const points = (svg: string) =>
-  [...svg.matchAll(/<polyline[^>]* points="([^"]*)"/g)].map((m) => m[1]!.split(' ').filter(Boolean).map((p) => p.split(',').map(Number)));
+  [...svg.matchAll(/<polyline[^>]* points="([^"]*)"/g)].map((m) =>
+    m[1]!
+      .split(' ')
+      .filter(Boolean)
+      .map((p) => p.split(',').map(Number)),
+  );
 
 t.test('a plot: title, labels and legend escaped, one polyline per series, points inside the frame', async (t) => {
   const svg = linePlot({
@@ -10,8 +15,22 @@ t.test('a plot: title, labels and legend escaped, one polyline per series, point
     xLabel: 'x',
     yLabel: 'y',
     series: [
-      { name: 'up', points: [[0, 0], [1, 1], [2, 4]] },
-      { name: 'down', points: [[0, 4], [2, 0]], color: 'black' },
+      {
+        name: 'up',
+        points: [
+          [0, 0],
+          [1, 1],
+          [2, 4],
+        ],
+      },
+      {
+        name: 'down',
+        points: [
+          [0, 4],
+          [2, 0],
+        ],
+        color: 'black',
+      },
     ],
     width: 400,
     height: 200,
@@ -41,7 +60,20 @@ t.test('long series become a min/max envelope per pixel column, keeping the peak
 });
 
 t.test('edge cases: constant data, no data, NaN points, forced ranges', async (t) => {
-  const flat = linePlot({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'f', points: [[0, 3], [1, 3]] }] });
+  const flat = linePlot({
+    title: 't',
+    xLabel: 'x',
+    yLabel: 'y',
+    series: [
+      {
+        name: 'f',
+        points: [
+          [0, 3],
+          [1, 3],
+        ],
+      },
+    ],
+  });
   t.notMatch(flat, /NaN|Infinity/, 'a constant series gets a range around it');
   const empty = linePlot({ title: 't', xLabel: 'x', yLabel: 'y', series: [] });
   t.notMatch(empty, /NaN|Infinity/);
@@ -49,7 +81,16 @@ t.test('edge cases: constant data, no data, NaN points, forced ranges', async (t
     title: 't',
     xLabel: 'x',
     yLabel: 'y',
-    series: [{ name: 'h', points: [[0, 1], [1, NaN], [2, 2]] }],
+    series: [
+      {
+        name: 'h',
+        points: [
+          [0, 1],
+          [1, NaN],
+          [2, 2],
+        ],
+      },
+    ],
     xRange: [0, 1],
     yRange: [-1, 1],
   });

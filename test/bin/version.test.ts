@@ -9,7 +9,10 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 t.test('livekit-audio --version prints the package version and exits 0', async (t) => {
   const run = (file: string, loader: string[]) =>
-    promisify(execFile)(process.execPath, [...loader, file, '--version'], { cwd: root, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' } });
+    promisify(execFile)(process.execPath, [...loader, file, '--version'], {
+      cwd: root,
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
+    });
   const fromSource = await run('bin/livekit-audio.ts', ['--import=@tapjs/typescript/import']);
   t.equal(fromSource.stdout, `${pkg.version}\n`, 'from the source');
   if (!existsSync(`${root}dist/bin/livekit-audio.js`)) return void t.pass('no build to check (npm test builds first)');

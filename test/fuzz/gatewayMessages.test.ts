@@ -19,9 +19,18 @@ const SID = 'MZ00000000000000000000000000000001';
 const START = {
   event: 'start',
   streamSid: SID,
-  start: { streamSid: SID, tracks: ['inbound'], customParameters: {}, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+  start: {
+    streamSid: SID,
+    tracks: ['inbound'],
+    customParameters: {},
+    mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+  },
 };
-const MEDIA = { event: 'media', streamSid: SID, media: { track: 'inbound', chunk: '1', timestamp: '0', payload: Buffer.alloc(160, 0xff).toString('base64') } };
+const MEDIA = {
+  event: 'media',
+  streamSid: SID,
+  media: { track: 'inbound', chunk: '1', timestamp: '0', payload: Buffer.alloc(160, 0xff).toString('base64') },
+};
 const FORMAT = { sampleRate: 8000, channels: 1, encoding: 's16le' };
 const CLIENT_CLOSES = new Set([1000, 1003, 1005, 1007, 1008, 1009]);
 
@@ -41,7 +50,12 @@ t.test(`${CONNECTIONS} hostile connections and one good caller`, async (t) => {
     });
     return { sink: Object.assign(w, { bufferedMs: 0 }), close: async () => undefined };
   };
-  const { url, gw, records } = await startGateway(t, { sink, maxMessageBytes: 65536, maxCalls: 1000, maxCallsPerIp: 1000 });
+  const { url, gw, records } = await startGateway(t, {
+    sink,
+    maxMessageBytes: 65536,
+    maxCalls: 1000,
+    maxCallsPerIp: 1000,
+  });
 
   // the good caller: 2 s of 8 kHz s16le in 20 ms messages, paced
   const good = new WebSocket(`${url}/pcm?rate=8000`);
@@ -74,7 +88,8 @@ t.test(`${CONNECTIONS} hostile connections and one good caller`, async (t) => {
           if (roll < 0.55) ws.send(mutatedText(r, twilio ? (r() < 0.5 ? MEDIA : START) : FORMAT));
           else if (roll < 0.75) ws.send(Buffer.alloc(Math.floor(r() * 700), Math.floor(r() * 256)));
           else if (roll < 0.85) ws.send(JSON.stringify(hostileValue(r)) ?? 'null');
-          else if (roll < 0.9) ws.send(Buffer.alloc(70_000)); // over maxMessageBytes
+          else if (roll < 0.9)
+            ws.send(Buffer.alloc(70_000)); // over maxMessageBytes
           else ws.send(JSON.stringify(twilio ? MEDIA : FORMAT));
         }
         if (ws.readyState === WebSocket.OPEN) ws.close(1000);
@@ -91,7 +106,8 @@ t.test(`${CONNECTIONS} hostile connections and one good caller`, async (t) => {
   const unexpected = Object.keys(closes).filter((c) => !CLIENT_CLOSES.has(Number(c)));
   t.same(unexpected, [], 'every hostile connection ended with a client close code');
   const byGateway: Record<string, number> = {};
-  for (const rec of records) if (rec.close.by === 'gateway') byGateway[rec.close.code] = (byGateway[rec.close.code] ?? 0) + 1;
+  for (const rec of records)
+    if (rec.close.by === 'gateway') byGateway[rec.close.code] = (byGateway[rec.close.code] ?? 0) + 1;
   t.comment(`gateway-side closes ${JSON.stringify(byGateway)}`);
   t.notOk(byGateway['1011'], 'the gateway never failed itself (1011)');
   t.equal(gw.stats.failed, 0, 'no unexpected error counted');

@@ -59,7 +59,8 @@ function mutateOnce(r: Rand, v: unknown): unknown {
   const keys = Object.keys(obj);
   const roll = r();
   if (roll < 0.15 || keys.length === 0) {
-    obj[pick(r, ['extra', '__proto__', 'constructor', 'toString', 'event', 'media', 'start', 'x'.repeat(50)])] = hostileValue(r);
+    obj[pick(r, ['extra', '__proto__', 'constructor', 'toString', 'event', 'media', 'start', 'x'.repeat(50)])] =
+      hostileValue(r);
   } else if (roll < 0.3) {
     delete obj[pick(r, keys)];
   } else {

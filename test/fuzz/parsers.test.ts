@@ -11,7 +11,11 @@ import { pcmFormat, pcmFormatFromQuery, RawPcmStream } from '../../gateway/proto
 import { TwilioStream } from '../../gateway/protocols/twilio.js';
 import { FUZZ_CASES, FUZZ_SEED, hostileValue, mutate, mutatedText, seeded } from './mutate.js';
 
-const CLIENT_CODES = new Set<number>([CloseCode.UNSUPPORTED_DATA, CloseCode.INVALID_PAYLOAD, CloseCode.POLICY_VIOLATION]);
+const CLIENT_CODES = new Set<number>([
+  CloseCode.UNSUPPORTED_DATA,
+  CloseCode.INVALID_PAYLOAD,
+  CloseCode.POLICY_VIOLATION,
+]);
 const SID = 'MZ00000000000000000000000000000001';
 const TWILIO: Record<string, unknown>[] = [
   { event: 'connected', protocol: 'Call', version: '1.0.0' },
@@ -19,9 +23,20 @@ const TWILIO: Record<string, unknown>[] = [
     event: 'start',
     sequenceNumber: '1',
     streamSid: SID,
-    start: { streamSid: SID, callSid: 'CA1', tracks: ['inbound'], customParameters: { secret: 's' }, mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 } },
+    start: {
+      streamSid: SID,
+      callSid: 'CA1',
+      tracks: ['inbound'],
+      customParameters: { secret: 's' },
+      mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+    },
   },
-  { event: 'media', sequenceNumber: '2', streamSid: SID, media: { track: 'inbound', chunk: '1', timestamp: '0', payload: Buffer.alloc(160, 0xff).toString('base64') } },
+  {
+    event: 'media',
+    sequenceNumber: '2',
+    streamSid: SID,
+    media: { track: 'inbound', chunk: '1', timestamp: '0', payload: Buffer.alloc(160, 0xff).toString('base64') },
+  },
   { event: 'mark', sequenceNumber: '3', streamSid: SID, mark: { name: 'm1' } },
   { event: 'dtmf', sequenceNumber: '4', streamSid: SID, dtmf: { track: 'inbound_track', digit: '1' } },
   { event: 'stop', sequenceNumber: '5', streamSid: SID, stop: { accountSid: 'AC1', callSid: 'CA1' } },
@@ -43,7 +58,12 @@ function attempt(tally: Tally, fn: () => unknown): void {
     fn();
     tally.ok++;
   } catch (err) {
-    if (err instanceof ProtocolError && CLIENT_CODES.has(err.closeCode) && /^ERR_[A-Z_]+$/.test(err.code) && closeReason(err.message).length <= 123) {
+    if (
+      err instanceof ProtocolError &&
+      CLIENT_CODES.has(err.closeCode) &&
+      /^ERR_[A-Z_]+$/.test(err.code) &&
+      closeReason(err.message).length <= 123
+    ) {
       tally.refused[err.closeCode] = (tally.refused[err.closeCode] ?? 0) + 1;
     } else if (tally.other.length < 10) {
       tally.other.push(`${(err as Error)?.constructor?.name}: ${String((err as Error)?.message).slice(0, 120)}`);
@@ -57,7 +77,7 @@ t.test('TwilioStream: mutated messages of every type, in random order', (t) => {
   const r = seeded(1);
   const tally: Tally = { ok: 0, refused: {}, other: [] };
   let streams = 0;
-  for (let i = 0; i < FUZZ_CASES; ) {
+  for (let i = 0; i < FUZZ_CASES;) {
     // one stream: a valid opening (sometimes), then a random run of mutated and valid messages
     const s = new TwilioStream();
     streams++;
@@ -84,12 +104,30 @@ t.test('raw PCM: mutated declarations, queries and the message sequence', (t) =>
   const r = seeded(2);
   const tally: Tally = { ok: 0, refused: {}, other: [] };
   const keys = ['rate', 'sampleRate', 'channels', 'encoding', 'secret', '__proto__', ''];
-  const values = ['8000', '16000', '-1', '1e9', 'abc', '%zz', '', '2', 's16le', 'mulaw', 'opus', '\u0000', 'x'.repeat(3000)];
+  const values = [
+    '8000',
+    '16000',
+    '-1',
+    '1e9',
+    'abc',
+    '%zz',
+    '',
+    '2',
+    's16le',
+    'mulaw',
+    'opus',
+    '\u0000',
+    'x'.repeat(3000),
+  ];
   for (let i = 0; i < FUZZ_CASES; i++) {
     const roll = r();
-    if (roll < 0.3) attempt(tally, () => pcmFormat(mutate(r, PCM_DECLS[i % PCM_DECLS.length]) as Record<string, unknown>));
+    if (roll < 0.3)
+      attempt(tally, () => pcmFormat(mutate(r, PCM_DECLS[i % PCM_DECLS.length]) as Record<string, unknown>));
     else if (roll < 0.55) {
-      const q = Array.from({ length: 1 + Math.floor(r() * 4) }, () => `${keys[Math.floor(r() * keys.length)]}=${values[Math.floor(r() * values.length)]}`);
+      const q = Array.from(
+        { length: 1 + Math.floor(r() * 4) },
+        () => `${keys[Math.floor(r() * keys.length)]}=${values[Math.floor(r() * values.length)]}`,
+      );
       attempt(tally, () => pcmFormatFromQuery(new URLSearchParams(q.join('&'))));
     } else {
       const s = new RawPcmStream();
@@ -107,7 +145,11 @@ t.test('raw PCM: mutated declarations, queries and the message sequence', (t) =>
 
 t.test('the values that once escaped as TypeErrors (String()/Number() of a {"toString":…} object)', (t) => {
   const evil = JSON.parse('{"toString":1,"valueOf":2}') as unknown;
-  t.throws(() => pcmFormat({ sampleRate: evil }), { closeCode: 1003, code: 'ERR_PCM_FORMAT', message: /got \{"toString":1,"valueOf":2\}/ });
+  t.throws(() => pcmFormat({ sampleRate: evil }), {
+    closeCode: 1003,
+    code: 'ERR_PCM_FORMAT',
+    message: /got \{"toString":1,"valueOf":2\}/,
+  });
   t.throws(() => pcmFormat({ sampleRate: 8000, channels: evil }), { closeCode: 1003, code: 'ERR_PCM_FORMAT' });
   t.throws(() => pcmFormat({ sampleRate: 8000, encoding: evil }), { closeCode: 1003, code: 'ERR_PCM_FORMAT' });
   const s = new TwilioStream();

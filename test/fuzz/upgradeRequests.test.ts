@@ -38,14 +38,33 @@ t.test(`${REQUESTS} random upgrade requests`, async (t) => {
   const port = gw.address!.port;
   const r = seeded(4);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const paths = ['/', '//', '//[', '//a:99999', '//%zz', '//@', 'http://x:1:2/', 'http://h/twilio', '/twilio', '/pcm', '*', '', 'x', '/%', '/%00', '/\u0001', '/..%2f..'];
+  const paths = [
+    '/',
+    '//',
+    '//[',
+    '//a:99999',
+    '//%zz',
+    '//@',
+    'http://x:1:2/',
+    'http://h/twilio',
+    '/twilio',
+    '/pcm',
+    '*',
+    '',
+    'x',
+    '/%',
+    '/%00',
+    '/\u0001',
+    '/..%2f..',
+  ];
   const qkeys = ['rate', 'sampleRate', 'channels', 'encoding', 'secret', '__proto__', 'rate'];
   const qvals = ['8000', '16000', 'fuzz-secret-1', '%zz', '-1', '1e400', '', 'x'.repeat(2000), '%E0%A4%A'];
   const statuses: Record<string, number> = {};
   for (let i = 0; i < REQUESTS; i++) {
     let target = pick(paths);
     if (r() < 0.3) target += 'a'.repeat(Math.floor(r() * 10_000));
-    if (r() < 0.6) target += '?' + Array.from({ length: 1 + Math.floor(r() * 5) }, () => `${pick(qkeys)}=${pick(qvals)}`).join('&');
+    if (r() < 0.6)
+      target += '?' + Array.from({ length: 1 + Math.floor(r() * 5) }, () => `${pick(qkeys)}=${pick(qvals)}`).join('&');
     const headers = [
       'Host: 127.0.0.1',
       r() < 0.9 ? 'Upgrade: websocket' : 'Upgrade: h2c',
@@ -53,12 +72,18 @@ t.test(`${REQUESTS} random upgrade requests`, async (t) => {
       `Sec-WebSocket-Key: ${pick(['dGhlIHNhbXBsZSBub25jZQ==', '', '!!!', 'x'.repeat(100)])}`,
       `Sec-WebSocket-Version: ${pick(['13', '8', '', 'abc'])}`,
     ];
-    if (r() < 0.3) headers.push(`Authorization: ${pick(['Bearer fuzz-secret-1', 'Bearer ', 'Basic x', 'Bearer ' + 'y'.repeat(9000)])}`);
+    if (r() < 0.3)
+      headers.push(
+        `Authorization: ${pick(['Bearer fuzz-secret-1', 'Bearer ', 'Basic x', 'Bearer ' + 'y'.repeat(9000)])}`,
+      );
     if (r() < 0.2) headers.push(`X-Gateway-Secret: ${pick(['fuzz-secret-1', '', 'z'.repeat(20_000)])}`);
     if (r() < 0.1) headers.push('X-Twilio-Signature: ' + 'q'.repeat(Math.floor(r() * 500)));
     if (r() < 0.05) headers.push('Bad Header Without Colon');
     const method = r() < 0.9 ? 'GET' : pick(['POST', 'G\u0000T', '']);
-    const status = await send(port, Buffer.from(`${method} ${target} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`, 'latin1'));
+    const status = await send(
+      port,
+      Buffer.from(`${method} ${target} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`, 'latin1'),
+    );
     statuses[status] = (statuses[status] ?? 0) + 1;
   }
   t.comment(`seed ${FUZZ_SEED}: ${JSON.stringify(statuses)}`);

@@ -49,7 +49,11 @@ t.test('raw PCM format from the URL query', (t) => {
 });
 
 t.test('raw PCM format from a JSON declaration', (t) => {
-  t.same(pcmFormat({ rate: 48000, channels: 2, encoding: 'f32le' }), { encoding: 'f32le', sampleRate: 48000, channels: 2 });
+  t.same(pcmFormat({ rate: 48000, channels: 2, encoding: 'f32le' }), {
+    encoding: 'f32le',
+    sampleRate: 48000,
+    channels: 2,
+  });
   t.throws(() => pcmFormat({}), { code: 'ERR_PCM_FORMAT', message: /sampleRate/ });
   t.throws(() => pcmFormat({ sampleRate: 16000, encoding: 42 }), {
     code: 'ERR_PCM_FORMAT',
@@ -93,10 +97,31 @@ t.test('RawPcmStream: format first (query or JSON), then binary only', (t) => {
 t.test('the server refuses each bad message class with its close code; others keep being served', async (t) => {
   const { url, gw, recordOf } = await startGateway(t, { maxMessageBytes: 4096 });
   const cases: [string, string, (ws: WebSocket) => void, number, RegExp, string][] = [
-    ['binary on Twilio', '/twilio', (ws) => ws.send(Buffer.from([1, 2, 3])), 1003, /binary message/, 'ERR_TWILIO_BINARY'],
+    [
+      'binary on Twilio',
+      '/twilio',
+      (ws) => ws.send(Buffer.from([1, 2, 3])),
+      1003,
+      /binary message/,
+      'ERR_TWILIO_BINARY',
+    ],
     ['malformed JSON', '/twilio', (ws) => ws.send('{"event":'), 1007, /malformed JSON/, 'ERR_TWILIO_JSON'],
-    ['unknown event', '/twilio', (ws) => ws.send('{"event":"hello"}'), 1008, /unknown event "hello"/, 'ERR_TWILIO_EVENT'],
-    ['media before start', '/twilio', (ws) => ws.send(JSON.stringify(media(1))), 1008, /"media" before "start"/, 'ERR_TWILIO_ORDER'],
+    [
+      'unknown event',
+      '/twilio',
+      (ws) => ws.send('{"event":"hello"}'),
+      1008,
+      /unknown event "hello"/,
+      'ERR_TWILIO_EVENT',
+    ],
+    [
+      'media before start',
+      '/twilio',
+      (ws) => ws.send(JSON.stringify(media(1))),
+      1008,
+      /"media" before "start"/,
+      'ERR_TWILIO_ORDER',
+    ],
     [
       'bad base64',
       '/twilio',
@@ -108,12 +133,46 @@ t.test('the server refuses each bad message class with its close code; others ke
       /not base64/,
       'ERR_TWILIO_BASE64',
     ],
-    ['unsupported media format', '/twilio', (ws) => ws.send(JSON.stringify({ ...START, start: { ...START.start, mediaFormat: { encoding: 'audio/x-alaw', sampleRate: 8000, channels: 1 } } })), 1003, /audio\/x-mulaw/, 'ERR_TWILIO_FORMAT'],
+    [
+      'unsupported media format',
+      '/twilio',
+      (ws) =>
+        ws.send(
+          JSON.stringify({
+            ...START,
+            start: { ...START.start, mediaFormat: { encoding: 'audio/x-alaw', sampleRate: 8000, channels: 1 } },
+          }),
+        ),
+      1003,
+      /audio\/x-mulaw/,
+      'ERR_TWILIO_FORMAT',
+    ],
     ['auto: malformed first message', '/', (ws) => ws.send('nope'), 1007, /malformed JSON/, 'ERR_GATEWAY_JSON'],
-    ['auto: binary with no format', '/', (ws) => ws.send(Buffer.alloc(320)), 1008, /audio before any format/, 'ERR_PCM_NO_FORMAT'],
-    ['pcm: text after the format', '/pcm?rate=16000', (ws) => ws.send('{"sampleRate":16000}'), 1003, /send audio as binary/, 'ERR_PCM_TEXT'],
+    [
+      'auto: binary with no format',
+      '/',
+      (ws) => ws.send(Buffer.alloc(320)),
+      1008,
+      /audio before any format/,
+      'ERR_PCM_NO_FORMAT',
+    ],
+    [
+      'pcm: text after the format',
+      '/pcm?rate=16000',
+      (ws) => ws.send('{"sampleRate":16000}'),
+      1003,
+      /send audio as binary/,
+      'ERR_PCM_TEXT',
+    ],
     ['too big', '/twilio', (ws) => ws.send('x'.repeat(5000)), 1009, /^$/, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'],
-    ['invalid UTF-8', '/twilio', (ws) => ws.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false }), 1007, /^$/, 'WS_ERR_INVALID_UTF8'],
+    [
+      'invalid UTF-8',
+      '/twilio',
+      (ws) => ws.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false }),
+      1007,
+      /^$/,
+      'WS_ERR_INVALID_UTF8',
+    ],
   ];
   // a good stream runs throughout
   const good = await client(`${url}/pcm?rate=16000&channels=1&encoding=s16le`);
@@ -162,7 +221,11 @@ t.test('the upgrade: plain HTTP, bad query, shared secret', async (t) => {
   t.equal(await upgradeStatus(`${url}/pcm?rate=16000`), 401, 'raw PCM without the secret');
   t.equal(await upgradeStatus(`${url}/pcm?rate=16000&secret=wrong`), 401, 'wrong secret in the query');
   t.equal(await upgradeStatus(`${url}/pcm?rate=16000`, { authorization: 'Bearer s3cret-valuX' }), 401);
-  t.equal(await upgradeStatus(`${url}/twilio`, { 'x-gateway-secret': 'nope' }), 401, 'a wrong secret is never deferred');
+  t.equal(
+    await upgradeStatus(`${url}/twilio`, { 'x-gateway-secret': 'nope' }),
+    401,
+    'a wrong secret is never deferred',
+  );
   t.equal(await upgradeStatus(`${url}/pcm?rate=16000&secret=s3cret-value`), 101, 'query');
   t.equal(await upgradeStatus(`${url}/pcm?rate=16000`, { authorization: 'Bearer s3cret-value' }), 101, 'bearer');
   t.equal(await upgradeStatus(`${url}/twilio`, { 'x-gateway-secret': 's3cret-value' }), 101, 'header');
@@ -171,7 +234,8 @@ t.test('the upgrade: plain HTTP, bad query, shared secret', async (t) => {
 
 t.test('Twilio may show the secret in its start message instead', async (t) => {
   const { url, recordOf } = await startGateway(t, { secret: 's3cret-value' });
-  const start = (secret: string) => JSON.stringify({ ...START, start: { ...START.start, customParameters: { secret } } });
+  const start = (secret: string) =>
+    JSON.stringify({ ...START, start: { ...START.start, customParameters: { secret } } });
 
   const wrong = await client(`${url}/twilio`);
   wrong.ws.send(start('guess-guess'));
@@ -245,36 +309,39 @@ t.test('audio that cannot be decoded, and a sink that cannot be made, close with
   t.equal((await failing.recordOf(d.ws)).error?.message, 'no room today');
 });
 
-t.test('publishing into a room: one track per connection, named by connection id, unpublished at the end', async (t) => {
-  const published: string[] = [];
-  const unpublished: string[] = [];
-  const room: PublishTarget = {
-    isConnected: true,
-    localParticipant: {
-      async publishTrack(track) {
-        published.push(track.name!);
-        return { sid: `TR_${published.length}`, track } as unknown as LocalTrackPublication;
+t.test(
+  'publishing into a room: one track per connection, named by connection id, unpublished at the end',
+  async (t) => {
+    const published: string[] = [];
+    const unpublished: string[] = [];
+    const room: PublishTarget = {
+      isConnected: true,
+      localParticipant: {
+        async publishTrack(track) {
+          published.push(track.name!);
+          return { sid: `TR_${published.length}`, track } as unknown as LocalTrackPublication;
+        },
+        async unpublishTrack(sid) {
+          unpublished.push(sid);
+        },
       },
-      async unpublishTrack(sid) {
-        unpublished.push(sid);
-      },
-    },
-  };
-  const { url, gw, recordOf } = await startGateway(t, { room });
-  t.equal(gw.room, undefined, 'a given room is not the gateway’s to disconnect');
-  const a = await client(`${url}/pcm?rate=8000&encoding=mulaw`);
-  const b = await client(`${url}/pcm?rate=8000&encoding=mulaw`);
-  t.equal(gw.connections.size, 2);
-  a.ws.send(Buffer.alloc(160, 0xff));
-  b.ws.send(Buffer.alloc(160, 0xff));
-  a.ws.close();
-  b.ws.close();
-  const ra = await recordOf(a.ws);
-  const rb = await recordOf(b.ws);
-  t.same(published.sort(), [ra.id, rb.id].sort());
-  t.same(unpublished.sort(), ['TR_1', 'TR_2']);
-  t.equal(gw.connections.size, 0);
-});
+    };
+    const { url, gw, recordOf } = await startGateway(t, { room });
+    t.equal(gw.room, undefined, 'a given room is not the gateway’s to disconnect');
+    const a = await client(`${url}/pcm?rate=8000&encoding=mulaw`);
+    const b = await client(`${url}/pcm?rate=8000&encoding=mulaw`);
+    t.equal(gw.connections.size, 2);
+    a.ws.send(Buffer.alloc(160, 0xff));
+    b.ws.send(Buffer.alloc(160, 0xff));
+    a.ws.close();
+    b.ws.close();
+    const ra = await recordOf(a.ws);
+    const rb = await recordOf(b.ws);
+    t.same(published.sort(), [ra.id, rb.id].sort());
+    t.same(unpublished.sort(), ['TR_1', 'TR_2']);
+    t.equal(gw.connections.size, 0);
+  },
+);
 
 t.test('close(): open connections get 1001 and drain; a client that never answers is cut', async (t) => {
   const { url, gw, recordOf } = await startGateway(t, { closeTimeoutMs: 300 });

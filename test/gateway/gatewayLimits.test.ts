@@ -34,13 +34,18 @@ function rawRequest(port: number, requestLine: string, headers = 'Host: x\r\n'):
       if (got.includes('\r\n')) done(got.split('\r\n')[0]!);
     });
     s.on('close', () => done(got ? got.split('\r\n')[0]! : 'closed'));
-    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+    const upgrade =
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
     s.write(`${requestLine}\r\n${headers}${upgrade}\r\n`);
   });
 }
 
 /** A raw-PCM call that sends `ms` of 8 kHz s16le at once and closes; resolves with its record's frames. */
-async function goodCall(url: string, recordOf: (ws: WebSocket) => Promise<{ frames: number; error: unknown }>, query = '') {
+async function goodCall(
+  url: string,
+  recordOf: (ws: WebSocket) => Promise<{ frames: number; error: unknown }>,
+  query = '',
+) {
   const c = await client(`${url}/pcm?rate=8000${query}`);
   c.ws.send(Buffer.alloc(8 * 2 * 100)); // 100 ms
   c.ws.close(1000);
@@ -80,7 +85,7 @@ t.test('hostile upgrade targets get 400 or a refusal, and the gateway keeps serv
   const rec = await goodCall(url, recordOf as never);
   t.equal(rec.frames, 10, 'a good call afterwards is served whole');
   t.equal(gw.stats.failed, 0, 'no unexpected failure');
-  t.equal(gw.stats.refused.badRequest, 3, 'bad targets and formats counted (the rest Node\'s HTTP parser answers)');
+  t.equal(gw.stats.refused.badRequest, 3, "bad targets and formats counted (the rest Node's HTTP parser answers)");
 });
 
 t.test('the secret on every route: no route opens without it', async (t) => {
@@ -95,13 +100,29 @@ t.test('the secret on every route: no route opens without it', async (t) => {
 
 t.test('Twilio signature: required on /twilio when an auth token is set, and it stands for the secret', async (t) => {
   const token = 'twilio-auth-token-0123456789';
-  const { url, gw } = await startGateway(t, { secret: 's3cret-value', twilioAuthToken: token, publicUrl: 'wss://gw.example.com' });
+  const { url, gw } = await startGateway(t, {
+    secret: 's3cret-value',
+    twilioAuthToken: token,
+    publicUrl: 'wss://gw.example.com',
+  });
   const sign = (target: string) => twilioSignature(token, `wss://gw.example.com${target}`);
   t.equal(await upgradeStatus(`${url}/twilio`), 401, 'no signature');
-  t.equal(await upgradeStatus(`${url}/twilio`, { 'x-twilio-signature': sign('/other') }), 401, 'signature of another URL');
+  t.equal(
+    await upgradeStatus(`${url}/twilio`, { 'x-twilio-signature': sign('/other') }),
+    401,
+    'signature of another URL',
+  );
   t.equal(await upgradeStatus(`${url}/twilio`, { 'x-twilio-signature': 'x'.repeat(300) }), 401, 'oversized');
-  t.equal(await upgradeStatus(`${url}/twilio`, { 'x-twilio-signature': sign('/twilio') }), 101, 'valid: no secret needed');
-  t.equal(await upgradeStatus(`${url}/pcm?rate=8000`, { 'x-twilio-signature': sign('/pcm?rate=8000') }), 401, 'only for /twilio');
+  t.equal(
+    await upgradeStatus(`${url}/twilio`, { 'x-twilio-signature': sign('/twilio') }),
+    101,
+    'valid: no secret needed',
+  );
+  t.equal(
+    await upgradeStatus(`${url}/pcm?rate=8000`, { 'x-twilio-signature': sign('/pcm?rate=8000') }),
+    401,
+    'only for /twilio',
+  );
   t.equal(gw.stats.refused.unauthorized, 4);
   // base64(HMAC-SHA1(token, URL)), as `openssl dgst -sha1 -hmac 12345 -binary | base64` computes it
   t.equal(twilioSignature('12345', 'https://mycompany.com/myapp.php?foo=1&bar=2'), 'zYQTYrRWXE7LtzbG4PfP7/bkkGo=');
@@ -128,7 +149,12 @@ t.test('call caps: 503 beyond maxCalls and per address, and room again once a ca
 
 t.test('deadlines: first audio, idle, longest call (virtual time)', async (t) => {
   const clock = new VirtualClock();
-  const { url } = await startGateway(t, { clock, firstAudioTimeoutMs: 10_000, idleTimeoutMs: 15_000, maxCallDurationMs: 60_000 });
+  const { url } = await startGateway(t, {
+    clock,
+    firstAudioTimeoutMs: 10_000,
+    idleTimeoutMs: 15_000,
+    maxCallDurationMs: 60_000,
+  });
   const settle = () => new Promise((r) => setTimeout(r, 30));
 
   const startOnly = await client(`${url}/twilio`);
@@ -179,7 +205,10 @@ t.test('an unexpected throw in one call closes that call with 1011 and is counte
     sink: async () => {
       if (++calls === 1) throw new TypeError('a defect in a sink factory');
       const { Writable } = await import('node:stream');
-      return { sink: new Writable({ objectMode: true, highWaterMark: 1, write: (_f, _e, cb) => cb() }), close: async () => undefined };
+      return {
+        sink: new Writable({ objectMode: true, highWaterMark: 1, write: (_f, _e, cb) => cb() }),
+        close: async () => undefined,
+      };
     },
   });
   const bad = await client(`${url}/pcm?rate=8000`);
@@ -191,14 +220,29 @@ t.test('an unexpected throw in one call closes that call with 1011 and is counte
 });
 
 t.test('options: limits are checked; the open-files limit sets the default cap', (t) => {
-  for (const bad of [{ maxCalls: 0 }, { maxCallsPerIp: -1 }, { idleTimeoutMs: 1.5 }, { maxCallDurationMs: NaN }, { twilioAuthToken: '' }]) {
+  for (const bad of [
+    { maxCalls: 0 },
+    { maxCallsPerIp: -1 },
+    { idleTimeoutMs: 1.5 },
+    { maxCallDurationMs: NaN },
+    { twilioAuthToken: '' },
+  ]) {
     t.throws(() => createGateway(bad), ConfigError, JSON.stringify(bad));
   }
   t.same(defaultMaxCalls(undefined), { maxCalls: 150, openFiles: undefined, limitedByOpenFiles: false });
   t.same(defaultMaxCalls(1024), { maxCalls: 150, openFiles: 1024, limitedByOpenFiles: false }, '1024 holds 150 calls');
-  t.same(defaultMaxCalls(512), { maxCalls: Math.floor((512 - RESERVED_FDS) / FDS_PER_CALL), openFiles: 512, limitedByOpenFiles: true });
+  t.same(defaultMaxCalls(512), {
+    maxCalls: Math.floor((512 - RESERVED_FDS) / FDS_PER_CALL),
+    openFiles: 512,
+    limitedByOpenFiles: true,
+  });
   t.same(defaultMaxCalls(65536).maxCalls, 150);
-  t.equal(openFilesLimit('Limit Soft Hard Units\nMax open files            1024                 4096                 files\n'), 1024);
+  t.equal(
+    openFilesLimit(
+      'Limit Soft Hard Units\nMax open files            1024                 4096                 files\n',
+    ),
+    1024,
+  );
   t.equal(openFilesLimit('Max open files unlimited unlimited files\n'), undefined);
   t.equal(openFilesLimit(''), undefined);
   t.type(openFilesLimit(), 'number', 'read on this machine');

@@ -75,10 +75,10 @@ t.test('a well-formed stream: connected, start, media, mark, dtmf, stop', (t) =>
     event: 'mark',
     name: 'x',
   });
-  t.same(
-    s.handleMessage(text({ event: 'dtmf', sequenceNumber: '4', streamSid: SID, dtmf: { digit: '7' } }), false),
-    { event: 'dtmf', digit: '7' },
-  );
+  t.same(s.handleMessage(text({ event: 'dtmf', sequenceNumber: '4', streamSid: SID, dtmf: { digit: '7' } }), false), {
+    event: 'dtmf',
+    digit: '7',
+  });
   t.same(s.handleMessage(text({ event: 'stop', sequenceNumber: '5', streamSid: SID, stop: {} }), false), {
     event: 'stop',
   });
@@ -98,8 +98,17 @@ t.test('a well-formed stream: connected, start, media, mark, dtmf, stop', (t) =>
 
 t.test('optional fields: no connected, numbers as numbers, no chunk/timestamp/track, odd mark/dtmf', (t) => {
   const s = new TwilioStream();
-  s.handleObject({ event: 'start', start: { streamSid: 'S', mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: '8000', channels: '1' } } });
-  t.same(s.start, { streamSid: 'S', callSid: undefined, accountSid: undefined, tracks: ['inbound'], customParameters: {} });
+  s.handleObject({
+    event: 'start',
+    start: { streamSid: 'S', mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: '8000', channels: '1' } },
+  });
+  t.same(s.start, {
+    streamSid: 'S',
+    callSid: undefined,
+    accountSid: undefined,
+    tracks: ['inbound'],
+    customParameters: {},
+  });
   const m1 = s.handleObject({ event: 'media', sequenceNumber: 2, media: { payload: b64(160) } });
   const m2 = s.handleObject({ event: 'media', media: { payload: b64(3), chunk: 7, timestamp: 120 } });
   if (m1.event !== 'media' || m2.event !== 'media') throw new Error('not media');
@@ -149,46 +158,143 @@ t.test('late, repeated and gapped chunks and sequence numbers are counted, not f
 });
 
 t.test('each bad message class gets its close code and reason', (t) => {
-  refuses(t, () => new TwilioStream().handleMessage(Buffer.from([1, 2, 3]), true), CloseCode.UNSUPPORTED_DATA, 'ERR_TWILIO_BINARY', /binary/);
-  refuses(t, () => new TwilioStream().handleMessage('{"event":', false), CloseCode.INVALID_PAYLOAD, 'ERR_TWILIO_JSON', /malformed JSON/);
+  refuses(
+    t,
+    () => new TwilioStream().handleMessage(Buffer.from([1, 2, 3]), true),
+    CloseCode.UNSUPPORTED_DATA,
+    'ERR_TWILIO_BINARY',
+    /binary/,
+  );
+  refuses(
+    t,
+    () => new TwilioStream().handleMessage('{"event":', false),
+    CloseCode.INVALID_PAYLOAD,
+    'ERR_TWILIO_JSON',
+    /malformed JSON/,
+  );
   refuses(t, () => new TwilioStream().handleMessage('[1,2]', false), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE');
   refuses(t, () => new TwilioStream().handleMessage('null', false), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE');
-  refuses(t, () => new TwilioStream().handleMessage('{"event":3}', false), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE');
-  refuses(t, () => new TwilioStream().handleObject({ event: 'hello' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_EVENT', /unknown event "hello"/);
+  refuses(
+    t,
+    () => new TwilioStream().handleMessage('{"event":3}', false),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_MESSAGE',
+  );
+  refuses(
+    t,
+    () => new TwilioStream().handleObject({ event: 'hello' }),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_EVENT',
+    /unknown event "hello"/,
+  );
   refuses(t, () => started().handleObject({ event: 'x'.repeat(500) }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_EVENT');
   // order
-  refuses(t, () => new TwilioStream().handleMessage(text(media(1, 1, b64(160))), false), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER', /"media" before "start"/);
+  refuses(
+    t,
+    () => new TwilioStream().handleMessage(text(media(1, 1, b64(160))), false),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_ORDER',
+    /"media" before "start"/,
+  );
   refuses(t, () => new TwilioStream().handleObject({ event: 'stop' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER');
   refuses(t, () => new TwilioStream().handleObject({ event: 'mark' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER');
   refuses(t, () => new TwilioStream().handleObject({ event: 'dtmf' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER');
-  refuses(t, () => started().handleMessage(text(start()), false), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER', /second "start"/);
+  refuses(
+    t,
+    () => started().handleMessage(text(start()), false),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_ORDER',
+    /second "start"/,
+  );
   refuses(t, () => started().handleObject({ event: 'connected' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER');
   const stopped = started();
   stopped.handleObject({ event: 'stop' });
-  refuses(t, () => stopped.handleMessage(text(media(9, 1, b64(160))), false), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER', /after "stop"/);
+  refuses(
+    t,
+    () => stopped.handleMessage(text(media(9, 1, b64(160))), false),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_ORDER',
+    /after "stop"/,
+  );
   // start content
-  refuses(t, () => new TwilioStream().handleObject({ event: 'start' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE');
-  refuses(t, () => new TwilioStream().handleObject({ event: 'start', start: { mediaFormat: {} } }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE', /streamSid/);
+  refuses(
+    t,
+    () => new TwilioStream().handleObject({ event: 'start' }),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_MESSAGE',
+  );
+  refuses(
+    t,
+    () => new TwilioStream().handleObject({ event: 'start', start: { mediaFormat: {} } }),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_MESSAGE',
+    /streamSid/,
+  );
   for (const mediaFormat of [
     undefined,
     { encoding: 'audio/x-alaw', sampleRate: 8000, channels: 1 },
     { encoding: 'audio/x-mulaw', sampleRate: 16000, channels: 1 },
     { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 2 },
   ]) {
-    refuses(t, () => new TwilioStream().handleObject(start({ mediaFormat })), CloseCode.UNSUPPORTED_DATA, 'ERR_TWILIO_FORMAT', /audio\/x-mulaw 8000/);
+    refuses(
+      t,
+      () => new TwilioStream().handleObject(start({ mediaFormat })),
+      CloseCode.UNSUPPORTED_DATA,
+      'ERR_TWILIO_FORMAT',
+      /audio\/x-mulaw 8000/,
+    );
   }
   // media content
-  refuses(t, () => started().handleObject({ event: 'media', streamSid: 'other' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_STREAM');
-  refuses(t, () => started().handleObject({ event: 'media' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE', /payload/);
-  refuses(t, () => started().handleObject({ event: 'media', media: { payload: 42 } }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE');
+  refuses(
+    t,
+    () => started().handleObject({ event: 'media', streamSid: 'other' }),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_STREAM',
+  );
+  refuses(
+    t,
+    () => started().handleObject({ event: 'media' }),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_MESSAGE',
+    /payload/,
+  );
+  refuses(
+    t,
+    () => started().handleObject({ event: 'media', media: { payload: 42 } }),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_MESSAGE',
+  );
   for (const payload of ['', 'abc', '!!!!', 'ab=c', 'YWJj\n', 'YW Jj', b64(160) + '=']) {
-    refuses(t, () => started().handleObject({ event: 'media', media: { payload } }), CloseCode.INVALID_PAYLOAD, 'ERR_TWILIO_BASE64');
+    refuses(
+      t,
+      () => started().handleObject({ event: 'media', media: { payload } }),
+      CloseCode.INVALID_PAYLOAD,
+      'ERR_TWILIO_BASE64',
+    );
   }
   for (const chunk of ['-1', '1.5', 'x', -3, 1.5, {}]) {
-    refuses(t, () => started().handleObject({ event: 'media', media: { payload: b64(4), chunk } }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE', /media\.chunk/);
+    refuses(
+      t,
+      () => started().handleObject({ event: 'media', media: { payload: b64(4), chunk } }),
+      CloseCode.POLICY_VIOLATION,
+      'ERR_TWILIO_MESSAGE',
+      /media\.chunk/,
+    );
   }
-  refuses(t, () => started().handleObject({ event: 'media', media: { payload: b64(4), timestamp: 'soon' } }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE', /media\.timestamp/);
-  refuses(t, () => new TwilioStream().handleObject({ event: 'connected', sequenceNumber: 'one' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE', /sequenceNumber/);
+  refuses(
+    t,
+    () => started().handleObject({ event: 'media', media: { payload: b64(4), timestamp: 'soon' } }),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_MESSAGE',
+    /media\.timestamp/,
+  );
+  refuses(
+    t,
+    () => new TwilioStream().handleObject({ event: 'connected', sequenceNumber: 'one' }),
+    CloseCode.POLICY_VIOLATION,
+    'ERR_TWILIO_MESSAGE',
+    /sequenceNumber/,
+  );
   t.end();
 });
 

@@ -75,7 +75,9 @@ export async function client(url: string, headers: Record<string, string> = {}, 
       addressOf.set(ws, `${sock.localAddress}:${sock.localPort}`);
       resolve();
     });
-    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+    );
     ws.once('error', reject);
   });
   return { ws, closed };
@@ -95,4 +97,3 @@ export async function upgradeStatus(
     return (err as { status?: number }).status ?? -1;
   }
 }
-

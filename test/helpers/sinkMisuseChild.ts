@@ -81,7 +81,17 @@ async function main() {
   const prefix = sound.length <= want.length && sound.every((x, i) => x === want[i]);
   // a frame captured before the caller changed it plays as written; the frames before a failure play in full
   const played = sound.length / SPC;
-  process.stdout.write(JSON.stringify({ error, prefix, played, written, ...(process.env.MISUSE_DEBUG ? { sound: sound.length, head: sound.slice(0, 3), at: sound.findIndex((x, i) => x !== want[i]) } : {}) }) + "\n");
+  process.stdout.write(
+    JSON.stringify({
+      error,
+      prefix,
+      played,
+      written,
+      ...(process.env.MISUSE_DEBUG
+        ? { sound: sound.length, head: sound.slice(0, 3), at: sound.findIndex((x, i) => x !== want[i]) }
+        : {}),
+    }) + '\n',
+  );
   await dispose();
 }
 

@@ -90,7 +90,10 @@ export function buildWav(s: WavSpec): Buffer {
 }
 
 /** Raw little-endian sample bytes: integers as stored (u8 0..255, s24 −2^23..2^23−1, …), floats as floats. */
-export function sampleBytes(enc: 'u8' | 's16le' | 's16be' | 's24le' | 's32le' | 'f32le' | 'f64le', values: readonly number[]): Buffer {
+export function sampleBytes(
+  enc: 'u8' | 's16le' | 's16be' | 's24le' | 's32le' | 'f32le' | 'f64le',
+  values: readonly number[],
+): Buffer {
   const size = { u8: 1, s16le: 2, s16be: 2, s24le: 3, s32le: 4, f32le: 4, f64le: 8 }[enc];
   const b = Buffer.alloc(values.length * size);
   values.forEach((v, i) => {
@@ -118,7 +121,7 @@ export function cut(buf: Buffer, how: 'whole' | 'bytes' | { seed: number; max: n
     return out;
   }
   const rand = prng(how.seed);
-  for (let i = 0; i < buf.length; ) {
+  for (let i = 0; i < buf.length;) {
     const n = Math.floor(rand() * (how.max + 1));
     out.push(buf.subarray(i, i + n));
     i += n;

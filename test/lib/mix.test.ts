@@ -40,7 +40,13 @@ t.test('stereo → mono: every possible sum L + R, -65536 … 65534, matches the
   }
   t.equal(bad, -1, bad < 0 ? 'all 131071 sums' : `sum ${pairs[2 * bad]! + pairs[2 * bad + 1]!} gives ${got[bad]}`);
   t.same(
-    Array.from(mixChannels(Int16Array.from([-32768, -32768, 32767, 32767, -32768, 32767, 1, 2, -1, -2, 3, 4, -3, -4, 1, 0, -1, 0]), 2, 1)),
+    Array.from(
+      mixChannels(
+        Int16Array.from([-32768, -32768, 32767, 32767, -32768, 32767, 1, 2, -1, -2, 3, 4, -3, -4, 1, 0, -1, 0]),
+        2,
+        1,
+      ),
+    ),
     [-32768, 32767, 0, 2, -2, 4, -4, 0, 0],
     'extremes and ties: 1.5 → 2, -1.5 → -2, 3.5 → 4, -3.5 → -4, 0.5 → 0, -0.5 → 0',
   );
@@ -91,5 +97,8 @@ t.test('N → M other than 1 → N, N → 1 is refused', async (t) => {
   t.equal(canMix(1, 6), true);
   t.equal(canMix(6, 1), true);
   t.throws(() => mixChannels(new Int16Array(6), 2, 3), { name: 'FrameFormatError', code: 'ERR_CHANNEL_MIX' });
-  t.throws(() => mixInto(new Int16Array(6), 3, 2, new Int16Array(4), 0), { name: 'FrameFormatError', code: 'ERR_CHANNEL_MIX' });
+  t.throws(() => mixInto(new Int16Array(6), 3, 2, new Int16Array(4), 0), {
+    name: 'FrameFormatError',
+    code: 'ERR_CHANNEL_MIX',
+  });
 });

@@ -109,7 +109,10 @@ t.test('one timer drives many subscribers; the timer stops when the last leaves'
   t.equal(pacer.subscribers, 100);
   t.equal(clock.pending, 1, 'a single timer for 100 subscribers');
   clock.advance(1000);
-  t.ok(counts.every((c) => c === 100), 'each got 100 ticks in 1 s');
+  t.ok(
+    counts.every((c) => c === 100),
+    'each got 100 ticks in 1 s',
+  );
   t.equal(pacer.stats.fires, 100, 'one timer fire per tick, not per subscriber');
   for (const off of offs.slice(0, 50)) off();
   clock.advance(100);
@@ -258,53 +261,63 @@ class StepClock implements Clock {
   }
 }
 
-t.test('a long fire yields the event loop every sliceMs; each subscriber still gets every tick, in order', async (t) => {
-  const clock = new StepClock();
-  const pacer = new Pacer({ clock, sliceMs: 2 });
-  // 10 subscribers of 0.5 ms each: a 5 ms fire, cut once 2 ms are spent
-  const calls: number[] = [];
-  const ticks = new Array<number>(10).fill(0);
-  for (let i = 0; i < 10; i++) {
-    pacer.register((n) => {
-      clock.t += 0.5;
-      calls.push(i);
-      ticks[i]! += n;
-    });
-  }
-  clock.run(); // the fire due at 10
-  t.same(calls, [0, 1, 2, 3], 'the first slice stops once 2 ms are spent');
-  t.equal(pacer.stats.yields, 1);
-  t.same(clock.timers.map((x) => x.at).sort((a, b) => a - b), [12, 20], 'the rest waits on a 0 ms timer, before the next period');
-  clock.run();
-  clock.run();
-  t.same(calls, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'three slices (4 + 4 + 2), in subscription order');
-  t.equal(pacer.stats.yields, 2);
-  t.equal(clock.t, 15);
-  for (let k = 0; k < 9; k++) clock.run(); // three more fires, three slices each
-  t.same(ticks, new Array<number>(10).fill(4), 'every subscriber ticked in every fire, no tick lost to slicing');
-  t.equal(pacer.stats.ticks, 4);
-});
+t.test(
+  'a long fire yields the event loop every sliceMs; each subscriber still gets every tick, in order',
+  async (t) => {
+    const clock = new StepClock();
+    const pacer = new Pacer({ clock, sliceMs: 2 });
+    // 10 subscribers of 0.5 ms each: a 5 ms fire, cut once 2 ms are spent
+    const calls: number[] = [];
+    const ticks = new Array<number>(10).fill(0);
+    for (let i = 0; i < 10; i++) {
+      pacer.register((n) => {
+        clock.t += 0.5;
+        calls.push(i);
+        ticks[i]! += n;
+      });
+    }
+    clock.run(); // the fire due at 10
+    t.same(calls, [0, 1, 2, 3], 'the first slice stops once 2 ms are spent');
+    t.equal(pacer.stats.yields, 1);
+    t.same(
+      clock.timers.map((x) => x.at).sort((a, b) => a - b),
+      [12, 20],
+      'the rest waits on a 0 ms timer, before the next period',
+    );
+    clock.run();
+    clock.run();
+    t.same(calls, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'three slices (4 + 4 + 2), in subscription order');
+    t.equal(pacer.stats.yields, 2);
+    t.equal(clock.t, 15);
+    for (let k = 0; k < 9; k++) clock.run(); // three more fires, three slices each
+    t.same(ticks, new Array<number>(10).fill(4), 'every subscriber ticked in every fire, no tick lost to slicing');
+    t.equal(pacer.stats.ticks, 4);
+  },
+);
 
-t.test('a fire still in slices is finished before the next fire; a subscriber that leaves meanwhile is skipped', async (t) => {
-  const clock = new StepClock();
-  const pacer = new Pacer({ clock, sliceMs: 1 });
-  const log: string[] = [];
-  const offs = ['a', 'b', 'c'].map((name) =>
-    pacer.register(() => {
-      clock.t += 1;
-      log.push(`${name}${pacer.stats.fires}`);
-    }),
-  );
-  clock.run(); // fire 1 at 10: a, then yield
-  t.same(log, ['a1'], 'one subscriber per 1 ms slice');
-  offs[1]!(); // b leaves before its slice
-  clock.run(true); // the next period's timer comes before the slice timer (a loaded loop)
-  t.same(log, ['a1', 'c1', 'a2'], 'fire 1 finished first (b skipped), then fire 2 began');
-  t.equal(clock.timers.length, 2, 'fire 2 yielded again, one slice timer at a time');
-  offs[0]!();
-  offs[2]!();
-  t.equal(clock.timers.length, 0, 'no timer left once everyone has gone, slice timers included');
-});
+t.test(
+  'a fire still in slices is finished before the next fire; a subscriber that leaves meanwhile is skipped',
+  async (t) => {
+    const clock = new StepClock();
+    const pacer = new Pacer({ clock, sliceMs: 1 });
+    const log: string[] = [];
+    const offs = ['a', 'b', 'c'].map((name) =>
+      pacer.register(() => {
+        clock.t += 1;
+        log.push(`${name}${pacer.stats.fires}`);
+      }),
+    );
+    clock.run(); // fire 1 at 10: a, then yield
+    t.same(log, ['a1'], 'one subscriber per 1 ms slice');
+    offs[1]!(); // b leaves before its slice
+    clock.run(true); // the next period's timer comes before the slice timer (a loaded loop)
+    t.same(log, ['a1', 'c1', 'a2'], 'fire 1 finished first (b skipped), then fire 2 began');
+    t.equal(clock.timers.length, 2, 'fire 2 yielded again, one slice timer at a time');
+    offs[0]!();
+    offs[2]!();
+    t.equal(clock.timers.length, 0, 'no timer left once everyone has gone, slice timers included');
+  },
+);
 
 t.test('sliceMs Infinity: a fire runs in one piece', async (t) => {
   const clock = new StepClock();
@@ -335,5 +348,8 @@ t.test('on the real clock: 300 ms of ticks within a sane tolerance', async (t) =
   const expected = Math.floor(elapsed / 10);
   // every period is either delivered or (after a stall beyond the catch-up bound) counted as skipped
   const accounted = ticks + pacer.stats.skippedTicks;
-  t.ok(Math.abs(accounted - expected) <= 2, `${ticks} ticks (+${pacer.stats.skippedTicks} skipped) in ${elapsed.toFixed(1)} ms`);
+  t.ok(
+    Math.abs(accounted - expected) <= 2,
+    `${ticks} ticks (+${pacer.stats.skippedTicks} skipped) in ${elapsed.toFixed(1)} ms`,
+  );
 });

@@ -174,7 +174,11 @@ t.test('process(input, inputChannels) mixes on the way in: the same output as mi
   const up = new SpeexResampler(2, 16000, 48000);
   const upRef = new SpeexResampler(2, 16000, 48000);
   const x = concatArrays([up.process(mono.subarray(0, 1001), 1), up.process(mono.subarray(1001), 1), up.flush()]);
-  const y = concatArrays([upRef.process(mixChannels(mono.subarray(0, 1001), 1, 2)), upRef.process(mixChannels(mono.subarray(1001), 1, 2)), upRef.flush()]);
+  const y = concatArrays([
+    upRef.process(mixChannels(mono.subarray(0, 1001), 1, 2)),
+    upRef.process(mixChannels(mono.subarray(1001), 1, 2)),
+    upRef.flush(),
+  ]);
   t.same(x, y, '1 → 2 into a stereo engine: sample-exact');
   t.throws(() => up.process(new Int16Array(6), 3), { name: 'FrameFormatError', code: 'ERR_CHANNEL_MIX' });
   for (const r of [fused, separate, up, upRef]) r.destroy();
@@ -193,7 +197,11 @@ t.test('a first call much larger than the last grows the WASM heap: mixing still
   const a = r1.process(big, 2);
   const b = r2.process(mixChannels(big, 2, 1));
   t.equal(a.length, b.length);
-  t.equal(a.findIndex((v, i) => v !== b[i]), -1, '60 s of stereo in one call: sample-exact');
+  t.equal(
+    a.findIndex((v, i) => v !== b[i]),
+    -1,
+    '60 s of stereo in one call: sample-exact',
+  );
   r1.destroy();
   r2.destroy();
 });

@@ -22,7 +22,10 @@ t.test('npm pack produces a tarball that installs and runs in an empty app', asy
   t.ok(files.includes('dist/index.js'), 'ships the compiled entry point');
   t.ok(files.includes('dist/index.d.ts'), 'ships type declarations');
   t.ok(files.includes('dist/bin/livekit-audio.js'), 'ships the CLI');
-  t.notOk(files.some((f) => f.startsWith('test/') || f.startsWith('node_modules/')), 'ships no tests');
+  t.notOk(
+    files.some((f) => f.startsWith('test/') || f.startsWith('node_modules/')),
+    'ships no tests',
+  );
 
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'empty-app', version: '1.0.0', type: 'module' }));
   npm(['install', '--prefer-offline', '--no-audit', '--no-fund', join(app, packed[0]!.filename)], app);
@@ -64,7 +67,10 @@ console.log(JSON.stringify({ resampled, engine: resamplerEngine(44100, 48000), s
   t.equal(out.resampled, 4800, '100 ms of 44.1 kHz stereo → exactly 4800 samples of 48 kHz mono');
   t.equal(out.badIsTyped, true, 'malformed input is a typed error from the installed package');
 
-  const help = spawnSync(join(app, 'node_modules/.bin/livekit-audio'), ['--help'], { encoding: 'utf8', timeout: 60_000 });
+  const help = spawnSync(join(app, 'node_modules/.bin/livekit-audio'), ['--help'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   t.equal(help.status, 0, help.stderr);
   t.match(help.stdout, /loopback/);
   t.match(help.stdout, /gateway/);

@@ -30,7 +30,10 @@ function loud(n: number, seed: number): AudioFrame {
 
 async function wav(seconds: number): Promise<string> {
   const path = join(dir, `loud-${seconds}.wav`);
-  await pipeline(Readable.from(Array.from({ length: seconds * 10 }, (_, i) => loud(4800, i + 1))), new WavFileSink(path));
+  await pipeline(
+    Readable.from(Array.from({ length: seconds * 10 }, (_, i) => loud(4800, i + 1))),
+    new WavFileSink(path),
+  );
   return path;
 }
 
@@ -53,48 +56,51 @@ function soundMs(r: LoopbackRecorder): number {
 }
 
 for (const queueSizeMs of [100, 0]) {
-  t.test(`pipeline(..., { signal }) aborted mid-file stops the audio at once (queueSizeMs ${queueSizeMs})`, async (t) => {
-    const path = await wav(3);
-    const lb = createLoopback({ sampleRate: 48000, channels: 1, queueSizeMs });
-    t.teardown(() => lb.close());
-    const calls = captureTimes(lb.source);
-    const ac = new AbortController();
-    const run = pipeline(createReadStream(path, { highWaterMark: 4096 }), decodeWav(), rechunk(), lb.sink, {
-      signal: ac.signal,
-    });
-    await lb.recorder.waitFor((r) => r.firstSoundAt !== null, 2000);
-    await sleep(500);
-    const queuedBefore = lb.source.queuedDuration;
-    const heldBefore = lb.sink.bufferedMs;
-    const abortAt = performance.now();
-    ac.abort();
-    t.equal(lb.source.queuedDuration, 0, `the native queue is cleared synchronously (held ${queuedBefore} ms)`);
-    await t.rejects(run, { name: 'AbortError' }, 'the pipeline rejects with AbortError');
-    await sleep(200);
+  t.test(
+    `pipeline(..., { signal }) aborted mid-file stops the audio at once (queueSizeMs ${queueSizeMs})`,
+    async (t) => {
+      const path = await wav(3);
+      const lb = createLoopback({ sampleRate: 48000, channels: 1, queueSizeMs });
+      t.teardown(() => lb.close());
+      const calls = captureTimes(lb.source);
+      const ac = new AbortController();
+      const run = pipeline(createReadStream(path, { highWaterMark: 4096 }), decodeWav(), rechunk(), lb.sink, {
+        signal: ac.signal,
+      });
+      await lb.recorder.waitFor((r) => r.firstSoundAt !== null, 2000);
+      await sleep(500);
+      const queuedBefore = lb.source.queuedDuration;
+      const heldBefore = lb.sink.bufferedMs;
+      const abortAt = performance.now();
+      ac.abort();
+      t.equal(lb.source.queuedDuration, 0, `the native queue is cleared synchronously (held ${queuedBefore} ms)`);
+      await t.rejects(run, { name: 'AbortError' }, 'the pipeline rejects with AbortError');
+      await sleep(200);
 
-    const late = calls.filter((c) => c > abortAt + 20);
-    t.same(late, [], 'no captureFrame later than 20 ms after the abort');
-    const played = soundMs(lb.recorder);
-    const elapsed = abortAt - lb.sink.stats.firstCaptureAt!;
-    t.ok(
-      played <= elapsed + 30,
-      `audio stopped with the abort: ${played.toFixed(0)} ms played, ${elapsed.toFixed(0)} ms between first capture and abort`,
-    );
-    // (a loaded machine can make the audio run late, never early)
-    t.ok(played >= elapsed - 150 - queueSizeMs, 'and it did play until then');
-    // arrival in JavaScript can lag on a busy event loop; the count of samples above is the exact measure
-    t.ok(
-      lb.recorder.lastSoundAt! <= abortAt + queueSizeMs + 50,
-      `last sound reached the recorder ${(lb.recorder.lastSoundAt! - abortAt).toFixed(1)} ms after the abort`,
-    );
-    t.ok(
-      // the queue keeps playing between the two readings: a few ms less may be left to cut
-      lb.sink.stats.discardedMs >= queuedBefore - 10,
-      `cut ${lb.sink.stats.discardedMs.toFixed(0)} ms (${queuedBefore} queued, ${heldBefore} held)`,
-    );
-    t.equal(lb.sink.destroyed, true);
-    t.equal(lb.source.closed, true, 'the sink closed the source it made');
-  });
+      const late = calls.filter((c) => c > abortAt + 20);
+      t.same(late, [], 'no captureFrame later than 20 ms after the abort');
+      const played = soundMs(lb.recorder);
+      const elapsed = abortAt - lb.sink.stats.firstCaptureAt!;
+      t.ok(
+        played <= elapsed + 30,
+        `audio stopped with the abort: ${played.toFixed(0)} ms played, ${elapsed.toFixed(0)} ms between first capture and abort`,
+      );
+      // (a loaded machine can make the audio run late, never early)
+      t.ok(played >= elapsed - 150 - queueSizeMs, 'and it did play until then');
+      // arrival in JavaScript can lag on a busy event loop; the count of samples above is the exact measure
+      t.ok(
+        lb.recorder.lastSoundAt! <= abortAt + queueSizeMs + 50,
+        `last sound reached the recorder ${(lb.recorder.lastSoundAt! - abortAt).toFixed(1)} ms after the abort`,
+      );
+      t.ok(
+        // the queue keeps playing between the two readings: a few ms less may be left to cut
+        lb.sink.stats.discardedMs >= queuedBefore - 10,
+        `cut ${lb.sink.stats.discardedMs.toFixed(0)} ms (${queuedBefore} queued, ${heldBefore} held)`,
+      );
+      t.equal(lb.sink.destroyed, true);
+      t.equal(lb.source.closed, true, 'the sink closed the source it made');
+    },
+  );
 }
 
 t.test('end() plays everything out before finish; destroy() cuts at once', async (t) => {
@@ -110,7 +116,10 @@ t.test('end() plays everything out before finish; destroy() cuts at once', async
     t.ok(finished > 0);
     t.equal(soundMs(lb.recorder), 500, 'all 500 ms played');
     const playedTo = lb.recorder.lastSoundAt!;
-    t.ok(finished >= playedTo - 30, `finish came after playout (${(finished - playedTo).toFixed(1)} ms after the last sound)`);
+    t.ok(
+      finished >= playedTo - 30,
+      `finish came after playout (${(finished - playedTo).toFixed(1)} ms after the last sound)`,
+    );
     t.ok(finished - lb.sink.stats.firstCaptureAt! >= 480, 'finish waited for real-time playout');
   }
   {
@@ -128,9 +137,15 @@ t.test('end() plays everything out before finish; destroy() cuts at once', async
     await sleep(250);
     const played = soundMs(lb.recorder);
     const elapsed = cutAt - lb.sink.stats.firstCaptureAt!;
-    t.ok(played < 200 && played <= elapsed + 30, `destroy cut the queued audio: ${played} ms of 200 played, ${elapsed.toFixed(0)} ms after the first capture`);
+    t.ok(
+      played < 200 && played <= elapsed + 30,
+      `destroy cut the queued audio: ${played} ms of 200 played, ${elapsed.toFixed(0)} ms after the first capture`,
+    );
     t.ok(lb.recorder.lastSoundAt! <= cutAt + 200 + 50, 'the last sound came before the queue would have played out');
     t.equal(finished, false, "no 'finish' after destroy");
-    t.ok(lb.sink.stats.discardedMs >= queued - 2, `discarded ${lb.sink.stats.discardedMs.toFixed(0)} ms (${queued} queued)`);
+    t.ok(
+      lb.sink.stats.discardedMs >= queued - 2,
+      `discarded ${lb.sink.stats.discardedMs.toFixed(0)} ms (${queued} queued)`,
+    );
   }
 });

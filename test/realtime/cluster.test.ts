@@ -21,7 +21,9 @@ import {
 } from '../../gateway/cluster.js';
 
 /** 20 ms of a 440 Hz sine as 8 kHz µ-law. */
-const CHUNK = Buffer.from(Array.from({ length: 160 }, (_, i) => encodeMulaw(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)))));
+const CHUNK = Buffer.from(
+  Array.from({ length: 160 }, (_, i) => encodeMulaw(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)))),
+);
 
 function alive(pid: number): boolean {
   try {
@@ -55,7 +57,11 @@ async function session(port: number, chunks: number, keepOpen = false): Promise<
   return ws;
 }
 
-function start(t: { teardown(fn: () => unknown): void }, workers: number, port = 0): {
+function start(
+  t: { teardown(fn: () => unknown): void },
+  workers: number,
+  port = 0,
+): {
   cluster: GatewayCluster;
   records: ClusterConnectionRecord[];
   events: ClusterEvent[];
@@ -98,68 +104,87 @@ t.test('options are checked before any process starts', async (t) => {
   );
 });
 
-t.test('two workers on port 0: all served, spread across pids; a killed worker is replaced; close() drains', async (t) => {
-  const { cluster, records, events } = start(t, 2);
-  t.throws(() => startGatewayCluster({ workers: 1 }), { code: 'ERR_CLUSTER_OPTIONS', message: /already running/ });
-  const t0 = Date.now();
-  const address = await cluster.ready;
-  t.comment(`ready after ${Date.now() - t0} ms`);
-  t.ok(address.port > 0, `one shared port: ${address.port}`);
-  t.equal(cluster.address?.port, address.port);
-  const pids = cluster.pids;
-  t.equal(pids.length, 2);
-  t.not(pids[0], pids[1]);
-  t.equal(events.filter((e) => e.event === 'worker.listening').length, 2);
+t.test(
+  'two workers on port 0: all served, spread across pids; a killed worker is replaced; close() drains',
+  async (t) => {
+    const { cluster, records, events } = start(t, 2);
+    t.throws(() => startGatewayCluster({ workers: 1 }), { code: 'ERR_CLUSTER_OPTIONS', message: /already running/ });
+    const t0 = Date.now();
+    const address = await cluster.ready;
+    t.comment(`ready after ${Date.now() - t0} ms`);
+    t.ok(address.port > 0, `one shared port: ${address.port}`);
+    t.equal(cluster.address?.port, address.port);
+    const pids = cluster.pids;
+    t.equal(pids.length, 2);
+    t.not(pids[0], pids[1]);
+    t.equal(events.filter((e) => e.event === 'worker.listening').length, 2);
 
-  // every connection served, spread across both workers
-  const n = 8;
-  await Promise.all(Array.from({ length: n }, () => session(address.port, 10)));
-  await until(() => records.length === n, 15000, `${n} connection records`);
-  for (const r of records) {
-    t.equal(r.error, null, `${r.id}: no error`);
-    t.equal(r.protocol, 'pcm');
-    t.equal(r.audioMs, 200, `${r.id}: 200 ms of audio reached the decoder`);
-    t.ok(r.frames >= 19, `${r.id}: ${r.frames} frames reached the jitter buffer`);
-    t.ok(pids.includes(r.pid), `${r.id} served by a cluster worker`);
-  }
-  const byPid = new Map<number, number>();
-  for (const r of records) byPid.set(r.pid, (byPid.get(r.pid) ?? 0) + 1);
-  t.equal(byPid.size, 2, `connections spread across both workers: ${JSON.stringify([...byPid])}`);
-  for (const [pid, count] of byPid) t.ok(count >= 2, `worker ${pid} served ${count}`);
+    // every connection served, spread across both workers
+    const n = 8;
+    await Promise.all(Array.from({ length: n }, () => session(address.port, 10)));
+    await until(() => records.length === n, 15000, `${n} connection records`);
+    for (const r of records) {
+      t.equal(r.error, null, `${r.id}: no error`);
+      t.equal(r.protocol, 'pcm');
+      t.equal(r.audioMs, 200, `${r.id}: 200 ms of audio reached the decoder`);
+      t.ok(r.frames >= 19, `${r.id}: ${r.frames} frames reached the jitter buffer`);
+      t.ok(pids.includes(r.pid), `${r.id} served by a cluster worker`);
+    }
+    const byPid = new Map<number, number>();
+    for (const r of records) byPid.set(r.pid, (byPid.get(r.pid) ?? 0) + 1);
+    t.equal(byPid.size, 2, `connections spread across both workers: ${JSON.stringify([...byPid])}`);
+    for (const [pid, count] of byPid) t.ok(count >= 2, `worker ${pid} served ${count}`);
 
-  // a worker dies: it is replaced, and the cluster keeps serving
-  const [victim, survivor] = pids as [number, number];
-  process.kill(victim, 'SIGKILL');
-  await until(() => events.filter((e) => e.event === 'worker.listening').length === 3, 20000, 'the replacement listening');
-  t.equal(cluster.restarts, 1);
-  t.equal(cluster.pids.length, 2);
-  t.notOk(cluster.pids.includes(victim), 'the dead worker is gone');
-  t.match(events.find((e) => e.event === 'worker.exit'), { event: 'worker.exit', pid: victim, signal: 'SIGKILL' });
-  t.match(events.find((e) => e.event === 'worker.restart'), { event: 'worker.restart', delayMs: 100 });
-  t.comment(`replacement listening ${Date.now() - t0} ms after start`);
-  const replacement = cluster.pids.find((p) => p !== survivor)!;
-  records.length = 0;
-  await Promise.all(Array.from({ length: 4 }, () => session(address.port, 5)));
-  await until(() => records.length === 4, 15000, '4 records');
-  t.ok(records.every((r) => r.error === null && r.audioMs === 100), 'all served after the restart');
-  t.same(new Set(records.map((r) => r.pid)), new Set([survivor, replacement]), 'by the survivor and the replacement');
+    // a worker dies: it is replaced, and the cluster keeps serving
+    const [victim, survivor] = pids as [number, number];
+    process.kill(victim, 'SIGKILL');
+    await until(
+      () => events.filter((e) => e.event === 'worker.listening').length === 3,
+      20000,
+      'the replacement listening',
+    );
+    t.equal(cluster.restarts, 1);
+    t.equal(cluster.pids.length, 2);
+    t.notOk(cluster.pids.includes(victim), 'the dead worker is gone');
+    t.match(
+      events.find((e) => e.event === 'worker.exit'),
+      { event: 'worker.exit', pid: victim, signal: 'SIGKILL' },
+    );
+    t.match(
+      events.find((e) => e.event === 'worker.restart'),
+      { event: 'worker.restart', delayMs: 100 },
+    );
+    t.comment(`replacement listening ${Date.now() - t0} ms after start`);
+    const replacement = cluster.pids.find((p) => p !== survivor)!;
+    records.length = 0;
+    await Promise.all(Array.from({ length: 4 }, () => session(address.port, 5)));
+    await until(() => records.length === 4, 15000, '4 records');
+    t.ok(
+      records.every((r) => r.error === null && r.audioMs === 100),
+      'all served after the restart',
+    );
+    t.same(new Set(records.map((r) => r.pid)), new Set([survivor, replacement]), 'by the survivor and the replacement');
 
-  // close with a connection still open: it gets 1001 (going away) once its audio drained, and its record
-  const open = await session(address.port, 5, true);
-  const closed = once(open, 'close');
-  const live = cluster.pids;
-  t.comment(`closing ${Date.now() - t0} ms after start`);
-  await cluster.close();
-  t.comment(`closed ${Date.now() - t0} ms after start`);
-  const [code] = (await closed) as [number];
-  t.equal(code, 1001, 'the open connection was closed with 1001');
-  await until(() => records.length === 5, 5000, 'the drained connection record');
-  t.equal(records[4]!.close.by, 'gateway');
-  t.equal(records[4]!.audioMs, 100);
-  t.ok(live.every((p) => !alive(p)), 'every worker process has exited');
-  t.same(cluster.pids, []);
-  await cluster.close(); // idempotent
-});
+    // close with a connection still open: it gets 1001 (going away) once its audio drained, and its record
+    const open = await session(address.port, 5, true);
+    const closed = once(open, 'close');
+    const live = cluster.pids;
+    t.comment(`closing ${Date.now() - t0} ms after start`);
+    await cluster.close();
+    t.comment(`closed ${Date.now() - t0} ms after start`);
+    const [code] = (await closed) as [number];
+    t.equal(code, 1001, 'the open connection was closed with 1001');
+    await until(() => records.length === 5, 5000, 'the drained connection record');
+    t.equal(records[4]!.close.by, 'gateway');
+    t.equal(records[4]!.audioMs, 100);
+    t.ok(
+      live.every((p) => !alive(p)),
+      'every worker process has exited',
+    );
+    t.same(cluster.pids, []);
+    await cluster.close(); // idempotent
+  },
+);
 
 t.test('workers killed again and again: the port keeps accepting, restarts stay short', async (t) => {
   // a fixed port: with port 0, the primary binds a new random port each time every worker has died
@@ -210,10 +235,15 @@ t.test('workers killed again and again: the port keeps accepting, restarts stay 
   await new Promise((r) => setTimeout(r, 500));
   stop = true;
   await prober;
-  const delays = events.filter((e): e is Extract<ClusterEvent, { event: 'worker.restart' }> => e.event === 'worker.restart').map((e) => e.delayMs);
+  const delays = events
+    .filter((e): e is Extract<ClusterEvent, { event: 'worker.restart' }> => e.event === 'worker.restart')
+    .map((e) => e.delayMs);
   t.comment(`${probes} probes, ${failed.length} failed (${failed.join(', ')}); restart delays ${delays.join(' ')} ms`);
   t.equal(delays.length, exited.size, `every death restarted (${exited.size} killed)`);
-  t.ok(delays.every((d) => d <= 2000), 'no restart waits more than 2 s');
+  t.ok(
+    delays.every((d) => d <= 2000),
+    'no restart waits more than 2 s',
+  );
   t.ok(delays.includes(0), 'a slot whose death left no worker restarts at once');
   // a probe can fail only while no worker listens: after both died at once, for one worker start-up (here
   // under the TypeScript loader, ~1-3 s; the compiled CLI starts a worker in ~0.4 s), or in a killed worker's hands
@@ -240,12 +270,20 @@ t.test('a worker that cannot listen fails `ready` and the cluster closes', async
   await t.rejects(cluster.ready, { code: 'ERR_CLUSTER_START', message: /before listening/ });
   await cluster.close();
   t.same(cluster.pids, []);
-  t.notOk(events.some((e) => e.event === 'worker.restart'), 'no restart loop on a start failure');
+  t.notOk(
+    events.some((e) => e.event === 'worker.restart'),
+    'no restart loop on a start failure',
+  );
 });
 
 t.test('close() before ready: the loading worker still gets the shutdown and exits', async (t) => {
   const events: ClusterEvent[] = [];
-  const cluster = startGatewayCluster({ workers: 1, gateway: { port: 0 }, onEvent: (e) => events.push(e), handleSignals: false });
+  const cluster = startGatewayCluster({
+    workers: 1,
+    gateway: { port: 0 },
+    onEvent: (e) => events.push(e),
+    handleSignals: false,
+  });
   const [pid] = cluster.pids as [number];
   const started = Date.now();
   await cluster.close();
@@ -282,9 +320,16 @@ console.log(JSON.stringify({ port: a.port, pids: c.pids }));
   const [code, signal] = (await exited) as [number | null, string | null];
   t.equal(code, 0, 'the primary exits 0');
   t.equal(signal, null);
-  const lines = out.trim().split('\n').slice(1).map((l) => JSON.parse(l) as ClusterConnectionRecord);
+  const lines = out
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => JSON.parse(l) as ClusterConnectionRecord);
   t.equal(lines.length, 1, 'the open connection was drained and logged on stdout');
   t.ok(pids.includes(lines[0]!.pid));
   t.equal(((await closed) as [number])[0], 1001);
-  t.ok(pids.every((p) => !alive(p)), 'no worker left behind');
+  t.ok(
+    pids.every((p) => !alive(p)),
+    'no worker left behind',
+  );
 });

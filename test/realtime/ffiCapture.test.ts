@@ -78,7 +78,8 @@ t.test('one buffer for every capture, overwritten right after each request: nati
 t.test('buffered mode keeps rtc-node’s playout bookkeeping: queuedDuration and waitForPlayout', async (t) => {
   const source = new AudioSource(48000, 1, 200);
   t.teardown(() => source.close());
-  for (let i = 0; i < 5; i++) await captureFrame(source, new AudioFrame(fill(new Int16Array(480), i, 3), 48000, 1, 480));
+  for (let i = 0; i < 5; i++)
+    await captureFrame(source, new AudioFrame(fill(new Int16Array(480), i, 3), 48000, 1, 480));
   const queued = source.queuedDuration;
   t.ok(queued > 35 && queued <= 50, `50 ms handed over, ${queued} ms estimated queued`);
   const start = performance.now();

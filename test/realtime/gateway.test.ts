@@ -74,7 +74,10 @@ function readWav(path: string): { rate: number; samples: Int16Array } {
   t.equal(buf.toString('latin1', 0, 4), 'RIFF');
   t.equal(buf.toString('latin1', 36, 40), 'data');
   const data = buf.subarray(44, 44 + buf.readUInt32LE(40));
-  return { rate: buf.readUInt32LE(24), samples: new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)) };
+  return {
+    rate: buf.readUInt32LE(24),
+    samples: new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)),
+  };
 }
 
 /** Frequency from the interpolated positive-going zero crossings of `x` (NaN with fewer than two). */
@@ -96,12 +99,22 @@ function frequency(x: Int16Array, rate: number): number {
 }
 
 /** Checks the recording of one stream: level and frequency in 100 ms windows of its middle, length. */
-function checkRecording(t: Test, rec: ConnectionRecord, hz: number, otherHz: number, expectedDb: number, trackRate: number) {
+function checkRecording(
+  t: Test,
+  rec: ConnectionRecord,
+  hz: number,
+  otherHz: number,
+  expectedDb: number,
+  trackRate: number,
+) {
   const { rate, samples } = readWav(join(dir, `${rec.id}.wav`));
   t.equal(rate, trackRate, `published at ${trackRate} Hz`);
   const ms = (samples.length / rate) * 1000;
   // the recording holds the jitter buffer's prebuffer silence, the audio, and a few frames of the loopback tail
-  t.ok(ms >= SECONDS * 1000 - 100 && ms <= SECONDS * 1000 + 600, `recorded ${ms.toFixed(0)} ms for ${SECONDS * 1000} ms sent`);
+  t.ok(
+    ms >= SECONDS * 1000 - 100 && ms <= SECONDS * 1000 + 600,
+    `recorded ${ms.toFixed(0)} ms for ${SECONDS * 1000} ms sent`,
+  );
   // the tone, in the middle (away from the fade-in and the end). The jitter buffer's varispeed may shift it by up
   // to its ±1 % correction while it trims the start-up depth, and its time-stretch cuts break phase coherence, so
   // the level is the RMS level (frequency-independent) per 100 ms window, not one long Goertzel.
@@ -117,7 +130,10 @@ function checkRecording(t: Test, rec: ConnectionRecord, hz: number, otherHz: num
   const median = (v: number[]) => [...v].sort((x, y) => x - y)[v.length >> 1]!;
   const f = median(freqs);
   t.ok(Math.abs(f - hz) <= 0.015 * hz, `median frequency ${f.toFixed(1)} Hz (${hz} sent)`);
-  t.ok(Math.abs(median(levels) - expectedDb) < 0.5, `median level ${median(levels).toFixed(2)} dB (${expectedDb.toFixed(2)} sent)`);
+  t.ok(
+    Math.abs(median(levels) - expectedDb) < 0.5,
+    `median level ${median(levels).toFixed(2)} dB (${expectedDb.toFixed(2)} sent)`,
+  );
   // a concealment shows as a dip; a loaded machine may cause one or two
   const steady = levels.filter((l) => Math.abs(l - expectedDb) < 1).length;
   t.ok(steady >= 0.8 * levels.length, `${steady}/${levels.length} windows of 100 ms at the tone's level`);
@@ -213,7 +229,10 @@ t.test('two realtime streams arrive intact while bad clients are refused', async
     t.equal(r.error, null, `${protocol}: no error`);
     t.equal(r.audioMs, SECONDS * 1000, `${protocol}: all audio received`);
     // at 22050 Hz the jitter buffer takes the resampler's output, less its last few ms of lookahead until the end
-    t.ok(Math.abs(r.frames - (SECONDS * 1000) / 10) <= 1, `${protocol}: ${r.frames} frames of 10 ms into the jitter buffer`);
+    t.ok(
+      Math.abs(r.frames - (SECONDS * 1000) / 10) <= 1,
+      `${protocol}: ${r.frames} frames of 10 ms into the jitter buffer`,
+    );
     const sink = r.sink as { msCaptured: number; underruns: number };
     t.ok(
       sink.msCaptured >= SECONDS * 1000 - 150 && sink.msCaptured <= SECONDS * 1000 + 400,

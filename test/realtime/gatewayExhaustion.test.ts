@@ -21,11 +21,24 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = fileURLToPath(new URL('../../bin/livekit-audio.ts', import.meta.url));
 
 t.test('at an open-files limit of 256: the cap holds, extras get 503, the honest call plays clean', async (t) => {
-  const child = spawn('bash', ['-c', `ulimit -n ${NOFILE} && exec "$0" "$@"`, process.execPath, '--import=@tapjs/typescript/import', cli, 'gateway', '--port', '0'], {
-    cwd: root,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'bash',
+    [
+      '-c',
+      `ulimit -n ${NOFILE} && exec "$0" "$@"`,
+      process.execPath,
+      '--import=@tapjs/typescript/import',
+      cli,
+      'gateway',
+      '--port',
+      '0',
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let exit: { code: number | null; signal: string | null } | undefined;
   child.on('exit', (code, signal) => (exit = { code, signal }));
   t.teardown(() => {
@@ -35,7 +48,8 @@ t.test('at an open-files limit of 256: the cap holds, extras get 503, the honest
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
     out += d;
-    for (let i; (i = out.indexOf('\n')) >= 0; out = out.slice(i + 1)) records.push(JSON.parse(out.slice(0, i)) as ConnectionRecord);
+    for (let i; (i = out.indexOf('\n')) >= 0; out = out.slice(i + 1))
+      records.push(JSON.parse(out.slice(0, i)) as ConnectionRecord);
   });
   let stderr = '';
   const port = await new Promise<number>((resolve, reject) => {
@@ -65,7 +79,8 @@ t.test('at an open-files limit of 256: the cap holds, extras get 503, the honest
   const talking = (async () => {
     const t0 = performance.now();
     for (let i = 1; i <= 150; i++) {
-      for (let k = 0; k < 160; k++) tone[k] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * ((i - 1) * 160 + k)) / 8000));
+      for (let k = 0; k < 160; k++)
+        tone[k] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * ((i - 1) * 160 + k)) / 8000));
       probe.ws.send(JSON.stringify(media(i, Buffer.from(int16ToMulaw(tone)).toString('base64'))));
       await new Promise((r) => setTimeout(r, Math.max(0, t0 + i * 20 - performance.now())));
     }
@@ -75,7 +90,8 @@ t.test('at an open-files limit of 256: the cap holds, extras get 503, the honest
   const flood: { ws: WebSocket; status: number }[] = [];
   for (let i = 0; i < FLOOD; i++) {
     const c = await open(url);
-    if (c.status === 101) c.ws.send(JSON.stringify({ ...START, streamSid: `MZf${i}`, start: { ...START.start, streamSid: `MZf${i}` } }));
+    if (c.status === 101)
+      c.ws.send(JSON.stringify({ ...START, streamSid: `MZf${i}`, start: { ...START.start, streamSid: `MZf${i}` } }));
     flood.push(c);
   }
   await talking;
@@ -83,7 +99,8 @@ t.test('at an open-files limit of 256: the cap holds, extras get 503, the honest
   t.equal(accepted, cap - 1, `the flood got the cap less the honest call (${cap - 1} of ${FLOOD})`);
   t.equal(flood.filter((c) => c.status === 503).length, FLOOD - accepted, 'the rest: 503');
   const deadline = Date.now() + 10_000;
-  while (!records.some((r) => r.streamSid === SID) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!records.some((r) => r.streamSid === SID) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   const rec = records.find((r) => r.streamSid === SID);
   t.ok(rec, 'the honest call ended with its record');
   t.equal(rec?.frames, 300, '3 s received');

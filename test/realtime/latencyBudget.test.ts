@@ -69,7 +69,8 @@ for (const c of cases) {
     const perStageMax: Record<string, number> = {};
     const sampler = setInterval(() => {
       samples.push(totalBufferedMs(Object.values(stages)));
-      for (const [name, s] of Object.entries(stages)) perStageMax[name] = Math.max(perStageMax[name] ?? 0, s.bufferedMs);
+      for (const [name, s] of Object.entries(stages))
+        perStageMax[name] = Math.max(perStageMax[name] ?? 0, s.bufferedMs);
     }, 5);
     const [first, ...rest] = Object.values(stages) as unknown as [Duplex, ...Duplex[]];
     await pipeline(createReadStream(path, { highWaterMark: READ_BYTES }), first, ...rest);
@@ -79,7 +80,9 @@ for (const c of cases) {
     t.ok(samples.length > 200, `${samples.length} samples over the run`);
     t.ok(max <= c.budgetMs, `held at most ${max.toFixed(1)} ms (budget ${c.budgetMs} ms)`);
     t.ok(max > 0, 'the stages did hold audio (the measure is live)');
-    t.comment(`max per stage: ${JSON.stringify(Object.fromEntries(Object.entries(perStageMax).map(([k, v]) => [k, +v.toFixed(1)])))}`);
+    t.comment(
+      `max per stage: ${JSON.stringify(Object.fromEntries(Object.entries(perStageMax).map(([k, v]) => [k, +v.toFixed(1)])))}`,
+    );
     t.comment(`ahead of the listener in all: ≤ ${(max + lb.sink.queueSizeMs).toFixed(1)} ms (stages + native queue)`);
   });
 }

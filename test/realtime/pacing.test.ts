@@ -41,7 +41,8 @@ for (const queueSizeMs of [100, 0]) {
     const lead: number[] = [];
     let start = 0;
     const sampler = setInterval(() => {
-      if (sink.stats.firstCaptureAt !== null && !sink.writableEnded) lead.push(sink.stats.msCaptured - (performance.now() - start));
+      if (sink.stats.firstCaptureAt !== null && !sink.writableEnded)
+        lead.push(sink.stats.msCaptured - (performance.now() - start));
     }, 20);
     start = performance.now();
     await pipeline(createReadStream(path, { highWaterMark: 4096 }), decodeWav(), rechunk(), sink);

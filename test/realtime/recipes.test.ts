@@ -9,7 +9,9 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
 const dir = join(root, 'docs/recipes');
-const recipes = readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort();
+const recipes = readdirSync(dir)
+  .filter((f) => f.endsWith('.mjs'))
+  .sort();
 
 t.ok(recipes.length >= 4, `found ${recipes.length} recipes`);
 for (const name of recipes) {

@@ -83,10 +83,10 @@ t.test('a token that cannot be right is refused locally', async (t) => {
 
 t.test('bad options are ConfigErrors', async (t) => {
   await t.rejects(connect({ url: 'ws://x', token: TOKEN, timeoutMs: 0 }), ConfigError);
-  await t.rejects(
-    connect({ url: 'ws://x', apiKey: 'k', apiSecret: '', roomName: 'r', identity: 'i' }),
-    { code: 'ERR_CONNECT_OPTIONS', message: /apiSecret/ },
-  );
+  await t.rejects(connect({ url: 'ws://x', apiKey: 'k', apiSecret: '', roomName: 'r', identity: 'i' }), {
+    code: 'ERR_CONNECT_OPTIONS',
+    message: /apiSecret/,
+  });
   await t.rejects(mintToken({ apiKey: 'k', apiSecret: 's', roomName: 'r', identity: '' }), ConfigError);
 });
 
@@ -105,7 +105,12 @@ t.test('a server answering 401: ERR_CONNECT_AUTH, fast; the token travels as a B
 
 t.test('minted tokens carry join + publish for the room and identity', async (t) => {
   const srv = await httpServer(401, 'invalid token');
-  const creds = { apiKey: 'devkey', apiSecret: 'a-secret-of-at-least-32-characters!!', roomName: 'room-1', identity: 'bot' };
+  const creds = {
+    apiKey: 'devkey',
+    apiSecret: 'a-secret-of-at-least-32-characters!!',
+    roomName: 'room-1',
+    identity: 'bot',
+  };
   await fails(t, { url: srv.url, ...creds, participantName: 'Bot' }, 'ERR_CONNECT_AUTH', 5000);
   const jwt = srv.auth[0]!.replace(/^Bearer /, '');
   const claims = await new TokenVerifier(creds.apiKey, creds.apiSecret).verify(jwt);
@@ -197,7 +202,13 @@ t.test('publish needs a connected room', async (t) => {
 
 t.test('publish: a microphone track, the sink plays, unpublished once the sink ends', async (t) => {
   const { room, calls } = fakeRoom();
-  const sink = await publish(room, { sampleRate: 16000, channels: 1, queueSizeMs: 100, name: 'call', publishOptions: { dtx: false } });
+  const sink = await publish(room, {
+    sampleRate: 16000,
+    channels: 1,
+    queueSizeMs: 100,
+    name: 'call',
+    publishOptions: { dtx: false },
+  });
   t.equal(calls.published.length, 1);
   t.equal(calls.published[0]!.options.source, TrackSource.SOURCE_MICROPHONE);
   t.equal(calls.published[0]!.options.dtx, false);
@@ -327,7 +338,11 @@ t.test('runPublish: a refused connection or token → exit 1 with the code, fast
   const srv = await httpServer(401, 'invalid token');
   e = stderr();
   t0 = performance.now();
-  const env = { LIVEKIT_URL: srv.url, LIVEKIT_API_KEY: 'k', LIVEKIT_API_SECRET: 'a-secret-of-at-least-32-characters!!' };
+  const env = {
+    LIVEKIT_URL: srv.url,
+    LIVEKIT_API_KEY: 'k',
+    LIVEKIT_API_SECRET: 'a-secret-of-at-least-32-characters!!',
+  };
   t.equal(await runPublish([wav, '--room', 'r', '--quiet'], { env, err: e.err }), 1);
   t.match(e.lines.join(''), /the server refused the token.*ERR_CONNECT_AUTH/);
   t.ok(performance.now() - t0 < 5000);
@@ -344,7 +359,10 @@ t.test('runPublish: Ctrl-C while connecting → exit 130', async (t) => {
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 200);
   const e = stderr();
-  t.equal(await runPublish([tinyWav(), '--url', url, '--token', TOKEN], { env: {}, err: e.err, signal: ac.signal }), 130);
+  t.equal(
+    await runPublish([tinyWav(), '--url', url, '--token', TOKEN], { env: {}, err: e.err, signal: ac.signal }),
+    130,
+  );
   t.match(e.lines.join(''), /interrupted/);
 });
 

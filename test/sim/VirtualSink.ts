@@ -187,7 +187,13 @@ export class VirtualSink extends Writable implements HoldsAudio {
     const r = this.model.offer(frame.data, undefined);
     if (r === 'done') queueMicrotask(() => cb());
     else if (r === 'pending') this.#pendingCb = cb;
-    else cb(new AudioPipelineError('ERR_CAPTURE_FAILED', 'VirtualSink: the native queue refused the frame (over 2 × queueSizeMs)'));
+    else
+      cb(
+        new AudioPipelineError(
+          'ERR_CAPTURE_FAILED',
+          'VirtualSink: the native queue refused the frame (over 2 × queueSizeMs)',
+        ),
+      );
   }
 
   override _final(cb: (err?: Error | null) => void): void {

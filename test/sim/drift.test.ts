@@ -28,9 +28,9 @@ for (const ppm of PPMS) {
     t.equal(st.concealmentEvents, 0);
     t.ok(Math.abs(st.driftPpm - ppm) <= 60, `drift estimated at ${st.driftPpm.toFixed(0)} ppm`);
     t.ok(r.p50 < 140, `p50 latency ${r.p50.toFixed(1)} ms end to end (jitter ≤ 40 ms, 50 ms sink queue)`);
-    const balance = st.samplesIn + st.samplesInserted - st.samplesRemoved + st.concealedSamples + st.idleSamples - st.droppedSamples;
+    const balance =
+      st.samplesIn + st.samplesInserted - st.samplesRemoved + st.concealedSamples + st.idleSamples - st.droppedSamples;
     t.equal(balance, st.samplesOut + st.heldSamples, 'counters add up');
     s.destroy();
-
   });
 }

@@ -42,11 +42,18 @@ t.test(`harsh trace, ${MINUTES} min`, async (t) => {
     // average over 100 ms: the instantaneous depth carries the 20 ms packet sawtooth
     let d = 0;
     for (let i = k; i < k + 10; i++) d += depth[i]! - target[i]!;
-    t.ok(Math.abs(d / 10) <= 20, `5 s after the stall at ${stall.atMs / 1000} s: depth − target = ${(d / 10).toFixed(1)} ms`);
+    t.ok(
+      Math.abs(d / 10) <= 20,
+      `5 s after the stall at ${stall.atMs / 1000} s: depth − target = ${(d / 10).toFixed(1)} ms`,
+    );
   }
   t.ok(st.dropped.stale > 0, `stale audio after stalls was dropped (${st.dropped.stale / 8} ms)`);
-  t.ok(Math.abs(st.driftPpm - 300) < 300, `drift still estimated through it all (${st.driftPpm.toFixed(0)} ppm for +300)`);
-  const balance = st.samplesIn + st.samplesInserted - st.samplesRemoved + st.concealedSamples + st.idleSamples - st.droppedSamples;
+  t.ok(
+    Math.abs(st.driftPpm - 300) < 300,
+    `drift still estimated through it all (${st.driftPpm.toFixed(0)} ppm for +300)`,
+  );
+  const balance =
+    st.samplesIn + st.samplesInserted - st.samplesRemoved + st.concealedSamples + st.idleSamples - st.droppedSamples;
   t.equal(balance, st.samplesOut + st.heldSamples, 'counters add up');
   t.comment(`ours: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms`);
   s.destroy();

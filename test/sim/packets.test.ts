@@ -39,11 +39,16 @@ for (const metadata of ['seq+ts', 'seq', 'ts'] as const) {
     const s = ours({ sampleRate: 16000 });
     const r = simulate(sp, s, { sinkQueueMs: SINK_QUEUE_MS });
     const st = s.core.stats;
-    t.comment(`${sent} sent, ${sent - delivered} lost on the way; ${st.lostPackets} concealed as lost, ${st.late} late, ${st.reordered} reordered`);
+    t.comment(
+      `${sent} sent, ${sent - delivered} lost on the way; ${st.lostPackets} concealed as lost, ${st.late} late, ${st.reordered} reordered`,
+    );
     const missing = sent - delivered + st.late;
     if (metadata === 'ts') {
       // without seq a run of lost packets is one gap: counted once
-      t.ok(st.lostPackets <= missing && st.lostPackets >= missing * 0.95, 'every gap at playout time is concealed, no more');
+      t.ok(
+        st.lostPackets <= missing && st.lostPackets >= missing * 0.95,
+        'every gap at playout time is concealed, no more',
+      );
     } else {
       t.ok(Math.abs(st.lostPackets - missing) <= 2, 'every packet missing at its playout time is concealed, no more');
     }
@@ -52,10 +57,14 @@ for (const metadata of ['seq+ts', 'seq', 'ts'] as const) {
     t.equal(st.dropped.late, st.late * 320, 'late packets are dropped, counted in samples');
     t.equal(st.dropped.overflow, 0, 'nothing overflowed');
     t.comment(`stale audio dropped after underruns: ${st.dropped.stale / 16} ms`);
-    t.ok(r.glitches <= st.concealmentEvents && r.glitches >= st.concealmentEvents * 0.8, `glitches heard (${r.glitches}) ≈ concealments (${st.concealmentEvents})`);
+    t.ok(
+      r.glitches <= st.concealmentEvents && r.glitches >= st.concealmentEvents * 0.8,
+      `glitches heard (${r.glitches}) ≈ concealments (${st.concealmentEvents})`,
+    );
     t.ok(r.p99 - r.p50 <= 15, `latency flat: p99 − p50 = ${(r.p99 - r.p50).toFixed(1)} ms`);
     t.ok(Math.abs(st.driftPpm + 200) < 100, `drift ${st.driftPpm.toFixed(0)} ppm (−200)`);
-    const balance = st.samplesIn + st.samplesInserted - st.samplesRemoved + st.concealedSamples + st.idleSamples - st.droppedSamples;
+    const balance =
+      st.samplesIn + st.samplesInserted - st.samplesRemoved + st.concealedSamples + st.idleSamples - st.droppedSamples;
     t.equal(balance, st.samplesOut + st.heldSamples, 'counters add up');
     s.destroy();
   });

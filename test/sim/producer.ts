@@ -68,7 +68,8 @@ function toneTable(spec: ProducerSpec): Int16Array {
   const g = gcd(Math.round(spec.toneHz), spec.sampleRate);
   const period = spec.sampleRate / g;
   const t = new Int16Array(period);
-  for (let i = 0; i < period; i++) t[i] = Math.round(spec.amplitude * Math.sin((2 * Math.PI * spec.toneHz * i) / spec.sampleRate));
+  for (let i = 0; i < period; i++)
+    t[i] = Math.round(spec.amplitude * Math.sin((2 * Math.PI * spec.toneHz * i) / spec.sampleRate));
   return t;
 }
 

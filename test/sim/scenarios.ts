@@ -36,12 +36,17 @@ export function harshSpec(durationMs: number, seed = 11): ProducerSpec {
   const stalls = [];
   for (let at = 45_000; at < durationMs; at += 60_000) stalls.push({ atMs: at, durationMs: 150 });
   const burstAt = Math.min(300_000, Math.floor(durationMs / 2 / 1000) * 1000);
-  return producerSpec(300, durationMs, {
-    ...STEADY_NET,
-    spikes: { probability: 0.001, minMs: 40, maxMs: 120 },
-    stalls,
-    bursts: [{ atMs: burstAt, durationMs: 5000, clumpMs: 200 }],
-  }, seed);
+  return producerSpec(
+    300,
+    durationMs,
+    {
+      ...STEADY_NET,
+      spikes: { probability: 0.001, minMs: 40, maxMs: 120 },
+      stalls,
+      bursts: [{ atMs: burstAt, durationMs: 5000, clumpMs: 200 }],
+    },
+    seed,
+  );
 }
 
 export function ours(opts: JitterOptions = {}): OursStrategy {

@@ -43,7 +43,11 @@ export interface SimResult {
 export function simulate(spec: ProducerSpec, strategy: Strategy, opts: SimOptions = {}): SimResult {
   const ch = spec.channels ?? 1;
   const sink = new NativeQueueModel<number>(spec.sampleRate, ch, opts.sinkQueueMs ?? 50);
-  const detector = new GlitchDetector({ sampleRate: spec.sampleRate, frequency: spec.toneHz, amplitude: spec.amplitude });
+  const detector = new GlitchDetector({
+    sampleRate: spec.sampleRate,
+    frequency: spec.toneHz,
+    amplitude: spec.amplitude,
+  });
   const ticks = Math.floor(spec.durationMs / 10);
   const latency = new Float32Array(ticks).fill(NaN);
   const src = arrivals(spec);

@@ -30,7 +30,11 @@ t.test('the model: burst until full, then one capture per tick', async (t) => {
   for (let i = 0; i < 4; i++) q.tick();
   t.equal(q.queuedMs, 50);
   t.notOk(q.pending);
-  t.equal(new NativeQueueModel<number>(48000, 1, 50).offer(new Int16Array(480 * 11), 0), 'refused', 'over 2 × queueSizeMs');
+  t.equal(
+    new NativeQueueModel<number>(48000, 1, 50).offer(new Int16Array(480 * 11), 0),
+    'refused',
+    'over 2 × queueSizeMs',
+  );
   t.throws(() => new NativeQueueModel(48000, 1, 0), { name: 'ConfigError', code: 'ERR_SINK_OPTIONS' });
   t.throws(() => new NativeQueueModel(48000, 1, 15), { code: 'ERR_SINK_OPTIONS' });
 });

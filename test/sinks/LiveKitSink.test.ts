@@ -281,7 +281,10 @@ t.test('direct mode: one frame per pacer tick, exact 10 ms frames only', async (
     }
   };
   const done = pipeline(
-    Readable.from(Array.from({ length: 10 }, (_, i) => frame(i + 1)), { highWaterMark: 1 }),
+    Readable.from(
+      Array.from({ length: 10 }, (_, i) => frame(i + 1)),
+      { highWaterMark: 1 },
+    ),
     sink,
   );
   await sleep(5);
@@ -299,64 +302,67 @@ t.test('direct mode: one frame per pacer tick, exact 10 ms frames only', async (
   t.equal(clock.pending, 0);
 });
 
-t.test('direct mode: a stall is caught up from the pacer slots; starving beyond the bound is an underrun', async (t) => {
-  const clock = new VirtualClock(0);
-  // the event loop "blocks": the timer due at 20 fires at 40, the one due at 110 at 160
-  const late: Record<number, number> = { 20: 20, 110: 50 };
-  const stalling = {
-    now: () => clock.now(),
-    setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms + (late[clock.now() + ms] ?? 0)),
-    clearTimeout: (h: ReturnType<VirtualClock['setTimeout']>) => clock.clearTimeout(h),
-  };
-  const pacer = new Pacer({ clock: stalling, maxCatchUpTicks: 2 });
-  const sink = new LiveKitSink({ queueSizeMs: 0, pacer, clock, fastCapture: false });
-  const w = watchCaptures(sink.source);
-  const src = new Readable({ objectMode: true, highWaterMark: 1, read() {} });
-  const done = pipeline(src, sink);
-  const tick = async () => {
-    await clock.advanceAsync(10);
-    await sleep(5);
-  };
-  for (let i = 0; i < 4; i++) src.push(frame(i + 1));
-  await tick();
-  t.equal(w.calls.length, 1);
-  // one fire at 40 with 3 ticks (20, 30, 40): the frames that are ready go out at once
-  await clock.advanceAsync(30);
-  await sleep(20);
-  t.equal(w.calls.length, 4, 'caught up: 3 frames in one burst');
-  t.equal(pacer.stats.catchUpTicks, 2);
-  // no frames for 4 ticks: 3 slots (1 + maxCatchUpTicks) are kept, the 4th expires
-  for (let i = 0; i < 4; i++) await tick();
-  t.equal(sink.stats.underruns, 1, 'one run of expired slots');
-  t.equal(sink.stats.underrunMs, 10);
-  await tick();
-  t.equal(sink.stats.underruns, 1, 'the same run goes on');
-  t.equal(sink.stats.underrunMs, 20);
-  // after an underrun the timeline restarts: the first late frame goes out at once, the rest one per tick
-  for (let i = 0; i < 4; i++) src.push(frame(10 + i));
-  await sleep(20);
-  t.equal(w.calls.length, 5, 'one frame at once, no burst of stale slots');
-  await tick();
-  t.equal(w.calls.length, 6, 'then one per tick');
-  // 110…160 fall due at 160: 3 delivered (used by the two waiting frames), 3 dropped by the pacer: 30 ms late
-  const before = sink.stats.underrunMs;
-  await clock.advanceAsync(60);
-  await sleep(10);
-  t.equal(pacer.stats.skippedTicks, 3);
-  t.equal(sink.stats.underrunMs - before, 30, 'ticks the pacer dropped are time without audio');
-  t.equal(sink.stats.underruns, 2);
-  t.equal(w.calls.length, 8, 'the waiting frames caught up on the delivered ticks');
-  // a frame short of 10 ms waits for more; at the end it goes out on a tick of its own, completed with silence
-  src.push(frame(20, 441));
-  await tick();
-  t.equal(w.calls.length, 8, 'a partial 10 ms waits');
-  src.push(null);
-  await tick();
-  await done;
-  t.equal(w.calls.length, 9, 'end() sends it');
-  t.equal(sink.stats.paddedSamples, 39);
-  t.equal(pacer.subscribers, 0, 'the finished sink leaves the pacer');
-});
+t.test(
+  'direct mode: a stall is caught up from the pacer slots; starving beyond the bound is an underrun',
+  async (t) => {
+    const clock = new VirtualClock(0);
+    // the event loop "blocks": the timer due at 20 fires at 40, the one due at 110 at 160
+    const late: Record<number, number> = { 20: 20, 110: 50 };
+    const stalling = {
+      now: () => clock.now(),
+      setTimeout: (fn: () => void, ms: number) => clock.setTimeout(fn, ms + (late[clock.now() + ms] ?? 0)),
+      clearTimeout: (h: ReturnType<VirtualClock['setTimeout']>) => clock.clearTimeout(h),
+    };
+    const pacer = new Pacer({ clock: stalling, maxCatchUpTicks: 2 });
+    const sink = new LiveKitSink({ queueSizeMs: 0, pacer, clock, fastCapture: false });
+    const w = watchCaptures(sink.source);
+    const src = new Readable({ objectMode: true, highWaterMark: 1, read() {} });
+    const done = pipeline(src, sink);
+    const tick = async () => {
+      await clock.advanceAsync(10);
+      await sleep(5);
+    };
+    for (let i = 0; i < 4; i++) src.push(frame(i + 1));
+    await tick();
+    t.equal(w.calls.length, 1);
+    // one fire at 40 with 3 ticks (20, 30, 40): the frames that are ready go out at once
+    await clock.advanceAsync(30);
+    await sleep(20);
+    t.equal(w.calls.length, 4, 'caught up: 3 frames in one burst');
+    t.equal(pacer.stats.catchUpTicks, 2);
+    // no frames for 4 ticks: 3 slots (1 + maxCatchUpTicks) are kept, the 4th expires
+    for (let i = 0; i < 4; i++) await tick();
+    t.equal(sink.stats.underruns, 1, 'one run of expired slots');
+    t.equal(sink.stats.underrunMs, 10);
+    await tick();
+    t.equal(sink.stats.underruns, 1, 'the same run goes on');
+    t.equal(sink.stats.underrunMs, 20);
+    // after an underrun the timeline restarts: the first late frame goes out at once, the rest one per tick
+    for (let i = 0; i < 4; i++) src.push(frame(10 + i));
+    await sleep(20);
+    t.equal(w.calls.length, 5, 'one frame at once, no burst of stale slots');
+    await tick();
+    t.equal(w.calls.length, 6, 'then one per tick');
+    // 110…160 fall due at 160: 3 delivered (used by the two waiting frames), 3 dropped by the pacer: 30 ms late
+    const before = sink.stats.underrunMs;
+    await clock.advanceAsync(60);
+    await sleep(10);
+    t.equal(pacer.stats.skippedTicks, 3);
+    t.equal(sink.stats.underrunMs - before, 30, 'ticks the pacer dropped are time without audio');
+    t.equal(sink.stats.underruns, 2);
+    t.equal(w.calls.length, 8, 'the waiting frames caught up on the delivered ticks');
+    // a frame short of 10 ms waits for more; at the end it goes out on a tick of its own, completed with silence
+    src.push(frame(20, 441));
+    await tick();
+    t.equal(w.calls.length, 8, 'a partial 10 ms waits');
+    src.push(null);
+    await tick();
+    await done;
+    t.equal(w.calls.length, 9, 'end() sends it');
+    t.equal(sink.stats.paddedSamples, 39);
+    t.equal(pacer.subscribers, 0, 'the finished sink leaves the pacer');
+  },
+);
 
 t.test('direct mode cuts any frame size into exact 10 ms captures, sample for sample', async (t) => {
   const clock = new VirtualClock(0);
@@ -392,7 +398,10 @@ t.test('direct mode cuts any frame size into exact 10 ms captures, sample for sa
   seen.forEach((d, i) => out.set(d, i * 480));
   t.equal(seen.length, Math.ceil(total / 480), `${total} samples → ${seen.length} captures`);
   t.same(Array.from(out.subarray(0, total)), Array.from(ramp), 'every sample, in order');
-  t.ok(out.subarray(total).every((v) => v === 0), 'the last capture is completed with silence');
+  t.ok(
+    out.subarray(total).every((v) => v === 0),
+    'the last capture is completed with silence',
+  );
   t.equal(sink.stats.paddedSamples, seen.length * 480 - total);
   t.equal(sink.stats.samplesCaptured, seen.length * 480);
   t.equal(sink.stats.unalignedFrames, 5, 'frames that were not whole 10 ms are counted');
@@ -434,32 +443,35 @@ t.test('direct mode destroy drops the frame waiting for its tick', async (t) => 
   t.ok(called || sink.destroyed, 'the write callback does not dangle');
 });
 
-t.test('prebufferMs: the first frames are held until that much audio is in hand, then go out back to back', async (t) => {
-  const sink = new LiveKitSink({ queueSizeMs: 100, prebufferMs: 50, fastCapture: false });
-  const w = watchCaptures(sink.source);
-  for (let i = 0; i < 4; i++) await new Promise((r) => sink.write(frame(i + 1), r));
-  t.equal(w.calls.length, 0, '40 ms: still held (and the writes were accepted)');
-  t.equal(sink.bufferedMs, 40);
-  await new Promise((r) => sink.write(frame(5), r));
-  t.equal(w.calls.length, 5, '50 ms: all handed over');
-  t.ok(w.calls[4]! - w.calls[0]! < 30, 'back to back');
-  await new Promise((r) => sink.write(frame(6), r));
-  t.equal(w.calls.length, 6, 'then straight through');
-  t.equal(sink.bufferedMs, 0);
-  sink.destroy();
-  await closed(sink);
+t.test(
+  'prebufferMs: the first frames are held until that much audio is in hand, then go out back to back',
+  async (t) => {
+    const sink = new LiveKitSink({ queueSizeMs: 100, prebufferMs: 50, fastCapture: false });
+    const w = watchCaptures(sink.source);
+    for (let i = 0; i < 4; i++) await new Promise((r) => sink.write(frame(i + 1), r));
+    t.equal(w.calls.length, 0, '40 ms: still held (and the writes were accepted)');
+    t.equal(sink.bufferedMs, 40);
+    await new Promise((r) => sink.write(frame(5), r));
+    t.equal(w.calls.length, 5, '50 ms: all handed over');
+    t.ok(w.calls[4]! - w.calls[0]! < 30, 'back to back');
+    await new Promise((r) => sink.write(frame(6), r));
+    t.equal(w.calls.length, 6, 'then straight through');
+    t.equal(sink.bufferedMs, 0);
+    sink.destroy();
+    await closed(sink);
 
-  const short = new LiveKitSink({ queueSizeMs: 100, prebufferMs: 200, fastCapture: false });
-  const ws = watchCaptures(short.source);
-  await pipeline(Readable.from([frame(1), frame(2)]), short);
-  t.equal(ws.calls.length, 2, 'a stream shorter than the prebuffer plays at end()');
+    const short = new LiveKitSink({ queueSizeMs: 100, prebufferMs: 200, fastCapture: false });
+    const ws = watchCaptures(short.source);
+    await pipeline(Readable.from([frame(1), frame(2)]), short);
+    t.equal(ws.calls.length, 2, 'a stream shorter than the prebuffer plays at end()');
 
-  const cut = new LiveKitSink({ queueSizeMs: 100, prebufferMs: 100, fastCapture: false });
-  const wc = watchCaptures(cut.source);
-  for (let i = 0; i < 3; i++) await new Promise((r) => cut.write(frame(i + 1), r));
-  cut.destroy();
-  await closed(cut);
-  t.equal(wc.calls.length, 0, 'destroyed while holding: nothing played');
-  t.equal(cut.stats.discardedMs, 30, 'the held audio is counted as discarded');
-  t.equal(cut.bufferedMs, 0);
-});
+    const cut = new LiveKitSink({ queueSizeMs: 100, prebufferMs: 100, fastCapture: false });
+    const wc = watchCaptures(cut.source);
+    for (let i = 0; i < 3; i++) await new Promise((r) => cut.write(frame(i + 1), r));
+    cut.destroy();
+    await closed(cut);
+    t.equal(wc.calls.length, 0, 'destroyed while holding: nothing played');
+    t.equal(cut.stats.discardedMs, 30, 'the held audio is counted as discarded');
+    t.equal(cut.bufferedMs, 0);
+  },
+);

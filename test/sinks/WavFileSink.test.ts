@@ -104,9 +104,15 @@ t.test('frames whose format differs from the first frame, and non-frames, are Fr
 t.test('frames that are views of larger buffers are written correctly', async (t) => {
   const path = join(dir, 'views.wav');
   const big = Int16Array.from({ length: 2000 }, (_, i) => i - 1000);
-  const frames = [new AudioFrame(big.subarray(100, 580), 48000, 1, 480), new AudioFrame(big.subarray(1000, 1480), 48000, 1, 480)];
+  const frames = [
+    new AudioFrame(big.subarray(100, 580), 48000, 1, 480),
+    new AudioFrame(big.subarray(1000, 1480), 48000, 1, 480),
+  ];
   await pipeline(Readable.from(frames), new WavFileSink(path));
-  t.same(Array.from(parse(path).samples), [...Array.from(big.subarray(100, 580)), ...Array.from(big.subarray(1000, 1480))]);
+  t.same(Array.from(parse(path).samples), [
+    ...Array.from(big.subarray(100, 580)),
+    ...Array.from(big.subarray(1000, 1480)),
+  ]);
 });
 
 t.test('no frames: a valid empty file in the declared (or default) format', async (t) => {

@@ -25,7 +25,8 @@ const INVALID: Record<string, string> = {
 };
 const cases: [string, string, string][] = [];
 for (const m of ['none', 'view-at-offset', ...Object.keys(INVALID)]) cases.push(['direct', 'ffi', m]);
-for (const m of ['none', 'view-at-offset', 'samples-x4000', 'shorter-data', 'detached-buffer']) cases.push(['buffered', 'ffi', m]);
+for (const m of ['none', 'view-at-offset', 'samples-x4000', 'shorter-data', 'detached-buffer'])
+  cases.push(['buffered', 'ffi', m]);
 for (const m of ['view-at-offset', 'samples-x4000', 'shorter-data']) cases.push(['direct', 'rtc-node', m]);
 for (const m of ['view-at-offset', 'samples-x4000', 'longer-data']) cases.push(['buffered', 'rtc-node', m]);
 
@@ -39,11 +40,15 @@ interface Outcome {
 
 async function run(mode: string, capture: string, mutation: string) {
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import=@tapjs/typescript/import', child, mode, capture, mutation], {
-      cwd: root,
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
-      timeout: 60_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import=@tapjs/typescript/import', child, mode, capture, mutation],
+      {
+        cwd: root,
+        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
+        timeout: 60_000,
+      },
+    );
     return { exit: 0, out: JSON.parse(stdout.trim().split('\n').pop()!) as Outcome };
   } catch (err) {
     const e = err as { code?: number; signal?: string };
@@ -73,7 +78,10 @@ t.test('frames changed after write(), in both modes and both capture paths', asy
       // direct: playback stops at the bad frame (the last valid one may be lost as the loopback closes under load),
       // or — when a late pacer captured (copied) the frame inside write(), before the change — all of it played
       if (mode === 'direct') {
-        t.ok(o !== null && (o.played <= 2 || o.played === o.written), `${name}: ${o?.played} of ${o?.written} frames played`);
+        t.ok(
+          o !== null && (o.played <= 2 || o.played === o.written),
+          `${name}: ${o?.played} of ${o?.written} frames played`,
+        );
       }
     } else {
       // direct mode, and the pacer was behind: the frame was captured (copied) inside write(), before the change

@@ -5,13 +5,20 @@ import { promisify } from 'node:util';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { decodeFile, DecodeFile, sniffSampleRate, type DecodedFileFormat, type DecodeFileOptions, type DecodeFileSource } from '../../transforms/decodeFile.js';
+import {
+  decodeFile,
+  DecodeFile,
+  sniffSampleRate,
+  type DecodedFileFormat,
+  type DecodeFileOptions,
+  type DecodeFileSource,
+} from '../../transforms/decodeFile.js';
 import { ownsBuffer, type AudioFrame } from '../../lib/frames.js';
 import { channel, concatFrames, prng, sineFitSnrDb, toneLevelDb } from '../helpers/signals.js';
 
 const dir = fileURLToPath(new URL('../fixtures/compressed/', import.meta.url));
 const fixture = (name: string) => `${dir}${name}`;
-const TONE_DB = 20 * Math.log10(0.5 * 32768 / 32767); // the fixtures: a 1 kHz sine at half scale (sox vol 0.5)
+const TONE_DB = 20 * Math.log10((0.5 * 32768) / 32767); // the fixtures: a 1 kHz sine at half scale (sox vol 0.5)
 
 interface Result {
   frames: AudioFrame[];
@@ -74,35 +81,53 @@ t.test('MP3, FLAC, Ogg, AAC: a 300 ms 1 kHz sine comes out 300 ms long, at 1 kHz
       const hz = zeroCrossingHz(mid, rate);
       t.ok(Math.abs(hz - 1000) < 0.5, `${c.kind} @${rate}: ${hz.toFixed(2)} Hz`);
       const level = toneLevelDb(mid, rate, 1000);
-      t.ok(Math.abs(level - TONE_DB) < c.levelTol, `${c.kind} @${rate}: level ${level.toFixed(2)} dB, expected ${TONE_DB.toFixed(2)}`);
+      t.ok(
+        Math.abs(level - TONE_DB) < c.levelTol,
+        `${c.kind} @${rate}: level ${level.toFixed(2)} dB, expected ${TONE_DB.toFixed(2)}`,
+      );
       const snr = sineFitSnrDb(mid, rate, 1000);
       t.ok(snr > c.snr, `${c.kind} @${rate}: SNR ${snr.toFixed(1)} dB > ${c.snr}`);
     }
   }
 });
 
-t.test('lossless at every output rate: decoding at the file rate + speex beats decodeAudioData resampling', async (t) => {
-  // FLAC is lossless: whatever noise the output has, the rate change made it.
-  const snrAt = async (source: Uint8Array | string, rate: number) => {
-    const r = await decode(source, { sampleRate: rate });
-    return { snr: sineFitSnrDb(r.samples.subarray(Math.round(rate * 0.1), Math.round(rate * 0.25)), rate, 1000), format: r.format! };
-  };
-  for (const rate of [48000, 16000, 8000]) {
-    const ours = await snrAt(fixture('tone.flac'), rate);
-    t.ok(ours.snr > 85, `FLAC 44.1k → ${rate}: ${ours.snr.toFixed(1)} dB`);
-  }
-  // An MP3 behind 70 kB of zeros: its header is beyond what sniffSampleRate scans, so decodeAudioData resamples.
-  const hidden = Buffer.concat([Buffer.alloc(70000), fs.readFileSync(fixture('tone.mp3'))]);
-  t.equal(sniffSampleRate(hidden), undefined);
-  const fallback = await snrAt(hidden, 48000);
-  t.equal(fallback.format.sourceSampleRate, undefined, 'the fallback is visible in the format');
-  t.ok(fallback.snr > 25 && fallback.snr < 45, `decodeAudioData's own 44.1k → 48k: ${fallback.snr.toFixed(1)} dB`);
-  const direct = await snrAt(fixture('tone.mp3'), 48000);
-  t.ok(direct.snr > fallback.snr + 20, `same MP3 via speex: ${direct.snr.toFixed(1)} dB`);
-});
+t.test(
+  'lossless at every output rate: decoding at the file rate + speex beats decodeAudioData resampling',
+  async (t) => {
+    // FLAC is lossless: whatever noise the output has, the rate change made it.
+    const snrAt = async (source: Uint8Array | string, rate: number) => {
+      const r = await decode(source, { sampleRate: rate });
+      return {
+        snr: sineFitSnrDb(r.samples.subarray(Math.round(rate * 0.1), Math.round(rate * 0.25)), rate, 1000),
+        format: r.format!,
+      };
+    };
+    for (const rate of [48000, 16000, 8000]) {
+      const ours = await snrAt(fixture('tone.flac'), rate);
+      t.ok(ours.snr > 85, `FLAC 44.1k → ${rate}: ${ours.snr.toFixed(1)} dB`);
+    }
+    // An MP3 behind 70 kB of zeros: its header is beyond what sniffSampleRate scans, so decodeAudioData resamples.
+    const hidden = Buffer.concat([Buffer.alloc(70000), fs.readFileSync(fixture('tone.mp3'))]);
+    t.equal(sniffSampleRate(hidden), undefined);
+    const fallback = await snrAt(hidden, 48000);
+    t.equal(fallback.format.sourceSampleRate, undefined, 'the fallback is visible in the format');
+    t.ok(fallback.snr > 25 && fallback.snr < 45, `decodeAudioData's own 44.1k → 48k: ${fallback.snr.toFixed(1)} dB`);
+    const direct = await snrAt(fixture('tone.mp3'), 48000);
+    t.ok(direct.snr > fallback.snr + 20, `same MP3 via speex: ${direct.snr.toFixed(1)} dB`);
+  },
+);
 
 t.test('sniffSampleRate reads each container header', async (t) => {
-  for (const name of ['tone.flac', 'tone.oga', 'tone.mp3', 'tone.ogg', 'tone.aac', 'tone.m4a', 'tone-moov-at-end.m4a', 'stereo.wav']) {
+  for (const name of [
+    'tone.flac',
+    'tone.oga',
+    'tone.mp3',
+    'tone.ogg',
+    'tone.aac',
+    'tone.m4a',
+    'tone-moov-at-end.m4a',
+    'stereo.wav',
+  ]) {
     t.equal(sniffSampleRate(fs.readFileSync(fixture(name))), 44100, name);
   }
   t.equal(sniffSampleRate(fs.readFileSync(fixture('tone.opus'))), undefined, 'Opus: not read (not decodable either)');
@@ -117,11 +142,19 @@ t.test('sniffSampleRate reads each container header', async (t) => {
   t.equal(sniffSampleRate(mpeg(0xf1, 0x5c)), 22050, 'ADTS, index 7');
   t.equal(sniffSampleRate(mpeg(0xf1, 0x60)), 16000, 'ADTS, index 8');
   t.equal(sniffSampleRate(mpeg(0xf1, 0x3c)), undefined, 'ADTS, reserved index 15');
-  const id3 = Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x01\x00', 'latin1'), Buffer.alloc(128, 0xff), mpeg(0xfb, 0x94)]);
+  const id3 = Buffer.concat([
+    Buffer.from('ID3\x04\x00\x00\x00\x00\x01\x00', 'latin1'),
+    Buffer.alloc(128, 0xff),
+    mpeg(0xfb, 0x94),
+  ]);
   t.equal(sniffSampleRate(id3), 48000, 'after an ID3v2 tag (the tag is all 0xFF: skipped, not scanned)');
   t.equal(sniffSampleRate(Buffer.from('RIFF\0\0\0\0WAVEfmt ', 'latin1')), undefined, 'a cut WAV header');
   t.equal(sniffSampleRate(Buffer.from('RIFF\0\0\0\0WAVEdata\0\0\0\0', 'latin1')), undefined, 'a WAV without fmt');
-  t.equal(sniffSampleRate(Buffer.concat([Buffer.from('OggS'), Buffer.alloc(60)])), undefined, 'an Ogg page of neither Vorbis nor FLAC');
+  t.equal(
+    sniffSampleRate(Buffer.concat([Buffer.from('OggS'), Buffer.alloc(60)])),
+    undefined,
+    'an Ogg page of neither Vorbis nor FLAC',
+  );
   t.equal(sniffSampleRate(Buffer.from('\0\0\0\x20ftypM4A \0\0\0\0', 'latin1')), undefined, 'MP4 without mp4a');
   t.equal(sniffSampleRate(Buffer.from('fLaC\x80\0\0\x22', 'latin1')), undefined, 'FLAC without STREAMINFO bytes');
   t.equal(sniffSampleRate(new Uint8Array(0)), undefined);
@@ -140,14 +173,17 @@ t.test('frames: frameMs each (the last may be shorter), owned buffers, format ev
   }
 });
 
-t.test('a 16-bit WAV at its own rate comes out bit-exact (float scaling ×32768 inverts the decoder’s /32768)', async (t) => {
-  const wavDir = fileURLToPath(new URL('../fixtures/wav/', import.meta.url));
-  const b = fs.readFileSync(`${wavDir}sox-s16.s16`);
-  const expected = Array.from(new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
-  const r = await decode(`${wavDir}sox-s16.wav`, { sampleRate: 8000 });
-  t.equal(r.format!.channels, 2);
-  t.same(Array.from(r.samples), expected);
-});
+t.test(
+  'a 16-bit WAV at its own rate comes out bit-exact (float scaling ×32768 inverts the decoder’s /32768)',
+  async (t) => {
+    const wavDir = fileURLToPath(new URL('../fixtures/wav/', import.meta.url));
+    const b = fs.readFileSync(`${wavDir}sox-s16.s16`);
+    const expected = Array.from(new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
+    const r = await decode(`${wavDir}sox-s16.wav`, { sampleRate: 8000 });
+    t.equal(r.format!.channels, 2);
+    t.same(Array.from(r.samples), expected);
+  },
+);
 
 t.test('stereo: channels kept, averaged to mono, or mono spread to more', async (t) => {
   const stereo = await decode(fixture('stereo.wav'));
@@ -169,7 +205,10 @@ t.test('stereo: channels kept, averaged to mono, or mono spread to more', async 
   const c0 = channel(three.samples, 3, 0);
   t.same(channel(three.samples, 3, 2), c0, 'every channel a copy of the mono one');
 
-  await t.rejects(decode(fixture('stereo.wav'), { channels: 3 }), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_CHANNELS' });
+  await t.rejects(decode(fixture('stereo.wav'), { channels: 3 }), {
+    name: 'UnsupportedFormatError',
+    code: 'ERR_DECODE_CHANNELS',
+  });
 });
 
 t.test('sources: path, file URL, Buffer, Uint8Array view, ArrayBuffer, or bytes written into it', async (t) => {
@@ -183,14 +222,34 @@ t.test('sources: path, file URL, Buffer, Uint8Array view, ArrayBuffer, or bytes 
     ['Buffer', () => decode(bytes)],
     ['Uint8Array view at an offset', () => decode(padded.subarray(5, 5 + bytes.length))],
     ['ArrayBuffer', () => decode(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))],
-    ['written, no arguments', () => decode(undefined, undefined, fs.createReadStream(fixture('tone.ogg'), { highWaterMark: 1000 }))],
-    ['written, options only', () => decode(undefined, { frameMs: 20 }, Readable.from([bytes.subarray(0, 7), Buffer.alloc(0), bytes.subarray(7)]))],
-    ['null source', async () => {
-      const dec = decodeFile(null, { sampleRate: 48000 });
-      const frames: AudioFrame[] = [];
-      await pipeline(Readable.from([bytes]), dec, new Writable({ objectMode: true, write: (f: AudioFrame, _e, cb) => { frames.push(f); cb(); } }));
-      return { frames, samples: concatFrames(frames), format: dec.format, formatBeforeFirstFrame: true };
-    }],
+    [
+      'written, no arguments',
+      () => decode(undefined, undefined, fs.createReadStream(fixture('tone.ogg'), { highWaterMark: 1000 })),
+    ],
+    [
+      'written, options only',
+      () =>
+        decode(undefined, { frameMs: 20 }, Readable.from([bytes.subarray(0, 7), Buffer.alloc(0), bytes.subarray(7)])),
+    ],
+    [
+      'null source',
+      async () => {
+        const dec = decodeFile(null, { sampleRate: 48000 });
+        const frames: AudioFrame[] = [];
+        await pipeline(
+          Readable.from([bytes]),
+          dec,
+          new Writable({
+            objectMode: true,
+            write: (f: AudioFrame, _e, cb) => {
+              frames.push(f);
+              cb();
+            },
+          }),
+        );
+        return { frames, samples: concatFrames(frames), format: dec.format, formatBeforeFirstFrame: true };
+      },
+    ],
   ];
   for (const [name, run] of sources) {
     const r = await run();
@@ -208,17 +267,49 @@ t.test('unsupported or broken input: a typed error on the stream', async (t) => 
   const flac = fs.readFileSync(fixture('tone.flac'));
   const cases: Array<[string, () => Promise<unknown>, { name: string; code: string }]> = [
     ['Opus', () => decode(fixture('tone.opus')), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_UNSUPPORTED' }],
-    ['MP4 with the index at the end', () => decode(fixture('tone-moov-at-end.m4a')), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_UNSUPPORTED' }],
+    [
+      'MP4 with the index at the end',
+      () => decode(fixture('tone-moov-at-end.m4a')),
+      { name: 'UnsupportedFormatError', code: 'ERR_DECODE_UNSUPPORTED' },
+    ],
     ['random bytes', () => decode(random), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_FORMAT' }],
-    ['text', () => decode(Buffer.from('hello, this is not audio')), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_FORMAT' }],
+    [
+      'text',
+      () => decode(Buffer.from('hello, this is not audio')),
+      { name: 'UnsupportedFormatError', code: 'ERR_DECODE_FORMAT' },
+    ],
     ['empty Buffer', () => decode(Buffer.alloc(0)), { name: 'InvalidAudioError', code: 'ERR_DECODE_EMPTY' }],
-    ['empty written input', () => decode(undefined, undefined, Readable.from([])), { name: 'InvalidAudioError', code: 'ERR_DECODE_EMPTY' }],
+    [
+      'empty written input',
+      () => decode(undefined, undefined, Readable.from([])),
+      { name: 'InvalidAudioError', code: 'ERR_DECODE_EMPTY' },
+    ],
     ['Ogg with a corrupt page', () => decode(corruptOgg), { name: 'InvalidAudioError', code: 'ERR_DECODE_FAILED' }],
-    ['truncated FLAC', () => decode(flac.subarray(0, 3000)), { name: 'InvalidAudioError', code: 'ERR_DECODE_TRUNCATED' }],
-    ['non-bytes written', () => decode(undefined, undefined, Readable.from([{ not: 'bytes' }])), { name: 'InvalidAudioError', code: 'ERR_DECODE_INPUT_TYPE' }],
-    ['path over maxBytes', () => decode(fixture('tone.flac'), { maxBytes: 1000 }), { name: 'BufferOverflowError', code: 'ERR_DECODE_TOO_LARGE' }],
-    ['Buffer over maxBytes', () => decode(flac, { maxBytes: 1000 }), { name: 'BufferOverflowError', code: 'ERR_DECODE_TOO_LARGE' }],
-    ['written over maxBytes', () => decode(undefined, { maxBytes: 1000 }, fs.createReadStream(fixture('tone.flac'))), { name: 'BufferOverflowError', code: 'ERR_DECODE_TOO_LARGE' }],
+    [
+      'truncated FLAC',
+      () => decode(flac.subarray(0, 3000)),
+      { name: 'InvalidAudioError', code: 'ERR_DECODE_TRUNCATED' },
+    ],
+    [
+      'non-bytes written',
+      () => decode(undefined, undefined, Readable.from([{ not: 'bytes' }])),
+      { name: 'InvalidAudioError', code: 'ERR_DECODE_INPUT_TYPE' },
+    ],
+    [
+      'path over maxBytes',
+      () => decode(fixture('tone.flac'), { maxBytes: 1000 }),
+      { name: 'BufferOverflowError', code: 'ERR_DECODE_TOO_LARGE' },
+    ],
+    [
+      'Buffer over maxBytes',
+      () => decode(flac, { maxBytes: 1000 }),
+      { name: 'BufferOverflowError', code: 'ERR_DECODE_TOO_LARGE' },
+    ],
+    [
+      'written over maxBytes',
+      () => decode(undefined, { maxBytes: 1000 }, fs.createReadStream(fixture('tone.flac'))),
+      { name: 'BufferOverflowError', code: 'ERR_DECODE_TOO_LARGE' },
+    ],
   ];
   for (const [name, run, expected] of cases) {
     const started = performance.now();
@@ -243,7 +334,11 @@ t.test('options are validated synchronously: ConfigError', async (t) => {
     [fixture('tone.mp3'), { maxBytes: 0 }, 'ERR_DECODE_MAX_BYTES'],
   ];
   for (const [source, options, code] of bad) {
-    t.throws(() => new DecodeFile(source as DecodeFileSource, options as DecodeFileOptions), { name: 'ConfigError', code }, `${code} ${JSON.stringify(options)}`);
+    t.throws(
+      () => new DecodeFile(source as DecodeFileSource, options as DecodeFileOptions),
+      { name: 'ConfigError', code },
+      `${code} ${JSON.stringify(options)}`,
+    );
   }
   const d = decodeFile(fixture('tone.mp3'), { sampleRate: 44100 });
   t.equal(d.frameSamples, 441);
@@ -285,11 +380,15 @@ t.test('destroyed while decoding: no frame, no error, nothing left running', asy
 t.test('the process can exit after decoding (no native context left running)', async (t) => {
   const child = fileURLToPath(new URL('../helpers/decodeFileChild.ts', import.meta.url));
   const started = performance.now();
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import=@tapjs/typescript/import', child, fixture('tone.mp3')], {
-    cwd: fileURLToPath(new URL('../..', import.meta.url)),
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
-    timeout: 40000,
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import=@tapjs/typescript/import', child, fixture('tone.mp3')],
+    {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
+      timeout: 40000,
+    },
+  );
   const out = JSON.parse(stdout) as { frames: number; format: DecodedFileFormat };
   t.equal(out.frames, 34);
   t.equal(out.format.samplesPerChannel, 16301, '14976 samples at 44.1 kHz → 48 kHz');

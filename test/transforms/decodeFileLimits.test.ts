@@ -15,7 +15,10 @@ const dir = fileURLToPath(new URL('../fixtures/compressed/', import.meta.url));
 const read = (name: string) => fs.readFileSync(`${dir}${name}`);
 const MB = 1024 * 1024;
 
-async function decode(source: DecodeFileSource, options?: DecodeFileOptions): Promise<{ samples: number; error?: Error & { code?: string } }> {
+async function decode(
+  source: DecodeFileSource,
+  options?: DecodeFileOptions,
+): Promise<{ samples: number; error?: Error & { code?: string } }> {
   let samples = 0;
   const sink = new Writable({
     objectMode: true,
@@ -98,11 +101,27 @@ t.test('decode bombs: a declared length over maxDecodedBytes is refused up front
   const started = performance.now();
   const r = await decode(bomb, { maxDecodedBytes: 64 * MB });
   t.match(r.error, { name: 'BufferOverflowError', code: 'ERR_DECODE_TOO_LONG' });
-  t.match(r.error?.message, /460800000 bytes decoded, over maxDecodedBytes \(67108864\)/, 'the message gives both sizes');
+  t.match(
+    r.error?.message,
+    /460800000 bytes decoded, over maxDecodedBytes \(67108864\)/,
+    'the message gives both sizes',
+  );
   t.ok(performance.now() - started < 1000, 'at once, without decoding');
-  t.match((await decode(read('tone.mp3'), { maxDecodedBytes: 1000 })).error, { code: 'ERR_DECODE_TOO_LONG' }, 'MP3: the frame walk counts');
-  t.equal((await decode(wavAt(8000, 64000), { sampleRate: 8000, maxDecodedBytes: 1000 })).samples, 32000, 'WAV streams: not limited by it');
-  t.match((await decode(bomb)).error, { code: 'ERR_DECODE_TOO_LONG' }, 'the 20-minute bomb is refused by default (256 MiB)');
+  t.match(
+    (await decode(read('tone.mp3'), { maxDecodedBytes: 1000 })).error,
+    { code: 'ERR_DECODE_TOO_LONG' },
+    'MP3: the frame walk counts',
+  );
+  t.equal(
+    (await decode(wavAt(8000, 64000), { sampleRate: 8000, maxDecodedBytes: 1000 })).samples,
+    32000,
+    'WAV streams: not limited by it',
+  );
+  t.match(
+    (await decode(bomb)).error,
+    { code: 'ERR_DECODE_TOO_LONG' },
+    'the 20-minute bomb is refused by default (256 MiB)',
+  );
 });
 
 t.test('a decoder whose memory passes the cap is killed: ERR_DECODE_TOO_LONG, this process unaffected', async (t) => {
@@ -141,31 +160,39 @@ t.test('allowed a larger cap, the 20-minute file decodes with frames made as the
   t.same(await noChildrenWithin(1000), [], 'breaking out of the loop destroyed the decoder');
 });
 
-t.test('a cut file is ERR_DECODE_TRUNCATED before any frame, unless allowTruncated (was: shorter audio, no error)', async (t) => {
-  const files = ['tone.mp3', 'tone.flac', 'tone.oga', 'tone.ogg', 'tone.aac', 'tone.m4a', 'stereo.wav'];
-  const counts: Record<string, Record<string, number>> = {};
-  for (const name of files) {
-    const whole = read(name);
-    const c: Record<string, number> = (counts[name] = {});
-    // 12 cut points spread over the file, from inside the header to the last bytes
-    const cuts = Array.from({ length: 12 }, (_, i) => Math.max(1, Math.round(((i + 0.5) / 12) * whole.length)));
-    for (const cut of cuts) {
-      const r = await decode(whole.subarray(0, cut));
-      const outcome = r.error ? `${r.error.name}:${r.error.code}` : 'decoded';
-      c[outcome] = (c[outcome] ?? 0) + 1;
-      if (!r.error) t.fail(`${name} cut at ${cut} of ${whole.length} decoded as shorter audio`);
-      else if (!/^(InvalidAudioError|UnsupportedFormatError):ERR_/.test(outcome)) t.fail(`${name} cut at ${cut}: untyped ${outcome}`);
+t.test(
+  'a cut file is ERR_DECODE_TRUNCATED before any frame, unless allowTruncated (was: shorter audio, no error)',
+  async (t) => {
+    const files = ['tone.mp3', 'tone.flac', 'tone.oga', 'tone.ogg', 'tone.aac', 'tone.m4a', 'stereo.wav'];
+    const counts: Record<string, Record<string, number>> = {};
+    for (const name of files) {
+      const whole = read(name);
+      const c: Record<string, number> = (counts[name] = {});
+      // 12 cut points spread over the file, from inside the header to the last bytes
+      const cuts = Array.from({ length: 12 }, (_, i) => Math.max(1, Math.round(((i + 0.5) / 12) * whole.length)));
+      for (const cut of cuts) {
+        const r = await decode(whole.subarray(0, cut));
+        const outcome = r.error ? `${r.error.name}:${r.error.code}` : 'decoded';
+        c[outcome] = (c[outcome] ?? 0) + 1;
+        if (!r.error) t.fail(`${name} cut at ${cut} of ${whole.length} decoded as shorter audio`);
+        else if (!/^(InvalidAudioError|UnsupportedFormatError):ERR_/.test(outcome))
+          t.fail(`${name} cut at ${cut}: untyped ${outcome}`);
+      }
+      t.ok((c['InvalidAudioError:ERR_DECODE_TRUNCATED'] ?? 0) >= 10, `${name}: ${JSON.stringify(c)}`);
+      const tail = whole.subarray(0, Math.round(whole.length * 0.75));
+      const allowed = await decode(tail, { allowTruncated: true });
+      if (name.endsWith('.ogg') || name.endsWith('.oga')) {
+        // symphonia gives up on an Ogg stream with no end page: nothing to salvage, but a typed error
+        t.match(
+          allowed.error,
+          { name: 'InvalidAudioError', code: 'ERR_DECODE_FAILED', message: /end of stream/ },
+          `${name}: allowTruncated, still an error`,
+        );
+        continue;
+      }
+      t.equal(allowed.error, undefined, `${name}: allowTruncated decodes the first 75 %`);
+      t.ok(allowed.samples > 0, `${name}: ${allowed.samples} samples`);
     }
-    t.ok((c['InvalidAudioError:ERR_DECODE_TRUNCATED'] ?? 0) >= 10, `${name}: ${JSON.stringify(c)}`);
-    const tail = whole.subarray(0, Math.round(whole.length * 0.75));
-    const allowed = await decode(tail, { allowTruncated: true });
-    if (name.endsWith('.ogg') || name.endsWith('.oga')) {
-      // symphonia gives up on an Ogg stream with no end page: nothing to salvage, but a typed error
-      t.match(allowed.error, { name: 'InvalidAudioError', code: 'ERR_DECODE_FAILED', message: /end of stream/ }, `${name}: allowTruncated, still an error`);
-      continue;
-    }
-    t.equal(allowed.error, undefined, `${name}: allowTruncated decodes the first 75 %`);
-    t.ok(allowed.samples > 0, `${name}: ${allowed.samples} samples`);
-  }
-  t.same(await noChildrenWithin(1000), [], 'no decoder left');
-});
+    t.same(await noChildrenWithin(1000), [], 'no decoder left');
+  },
+);

@@ -37,10 +37,22 @@ const ALL_CODES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 const SPLITS = ['whole', 'bytes', { seed: 5, max: 3 }, { seed: 6, max: 13 }, { seed: 7, max: 200 }] as const;
 
 /** Known byte → int16 pairs per encoding (stored value, expected int16), written out by hand. */
-const KNOWN: Array<{ encoding: Parameters<typeof decodePcm>[0]['encoding'] & string; bytes: Buffer; expect: number[] }> = [
+const KNOWN: Array<{
+  encoding: Parameters<typeof decodePcm>[0]['encoding'] & string;
+  bytes: Buffer;
+  expect: number[];
+}> = [
   { encoding: 'u8', bytes: Buffer.from([0, 1, 127, 128, 129, 255]), expect: [-32768, -32512, -256, 0, 256, 32512] },
-  { encoding: 's16le', bytes: Buffer.from([0x00, 0x80, 0xff, 0xff, 0x01, 0x00, 0xff, 0x7f, 0x34, 0x12]), expect: [-32768, -1, 1, 32767, 0x1234] },
-  { encoding: 's16be', bytes: Buffer.from([0x80, 0x00, 0xff, 0xff, 0x00, 0x01, 0x7f, 0xff, 0x12, 0x34]), expect: [-32768, -1, 1, 32767, 0x1234] },
+  {
+    encoding: 's16le',
+    bytes: Buffer.from([0x00, 0x80, 0xff, 0xff, 0x01, 0x00, 0xff, 0x7f, 0x34, 0x12]),
+    expect: [-32768, -1, 1, 32767, 0x1234],
+  },
+  {
+    encoding: 's16be',
+    bytes: Buffer.from([0x80, 0x00, 0xff, 0xff, 0x00, 0x01, 0x7f, 0xff, 0x12, 0x34]),
+    expect: [-32768, -1, 1, 32767, 0x1234],
+  },
   {
     encoding: 's24le',
     // -2^23, -129 (rounds to -1), -128 (tie → 0), 127 (→ 0), 128 (tie → 1), 2^23-1 (→ 32768 → clip 32767)
@@ -62,8 +74,16 @@ const KNOWN: Array<{ encoding: Parameters<typeof decodePcm>[0]['encoding'] & str
     bytes: sampleBytes('f64le', [0.5 / 32768, -0.5 / 32768, 1.5 / 32768, -1.5 / 32768, 0.25, -1e-9]),
     expect: [1, 0, 2, -1, 8192, 0],
   },
-  { encoding: 'mulaw', bytes: Buffer.from([0x00, 0x7f, 0x80, 0xff, 0x0f, 0x8f]), expect: [-32124, 0, 32124, 0, -16764, 16764] },
-  { encoding: 'alaw', bytes: Buffer.from([0x55, 0xd5, 0x2a, 0xaa, 0x54, 0xd4]), expect: [-8, 8, -32256, 32256, -24, 24] },
+  {
+    encoding: 'mulaw',
+    bytes: Buffer.from([0x00, 0x7f, 0x80, 0xff, 0x0f, 0x8f]),
+    expect: [-32124, 0, 32124, 0, -16764, 16764],
+  },
+  {
+    encoding: 'alaw',
+    bytes: Buffer.from([0x55, 0xd5, 0x2a, 0xaa, 0x54, 0xd4]),
+    expect: [-8, 8, -32256, 32256, -24, 24],
+  },
 ];
 
 t.test('every encoding decodes known bytes to the expected int16, at every split', async (t) => {
@@ -85,7 +105,10 @@ t.test('G.711 decoding equals sox for all 256 codes; encoding equals sox for all
   t.ok(Buffer.from(int16ToMulaw(all)).equals(SOX.mulawEncoded), 'µ-law encoder byte-identical to sox');
   t.ok(Buffer.from(int16ToAlaw(all)).equals(SOX.alawEncoded), 'A-law encoder byte-identical to sox');
   // Through the stream as well.
-  for (const [encoding, expected] of [['mulaw', SOX.mulawDecoded], ['alaw', SOX.alawDecoded]] as const) {
+  for (const [encoding, expected] of [
+    ['mulaw', SOX.mulawDecoded],
+    ['alaw', SOX.alawDecoded],
+  ] as const) {
     const d = await runDecoder(cut(ALL_CODES, { seed: 8, max: 40 }), decodePcm({ sampleRate: 8000, encoding }));
     t.same(Array.from(d.samples), expected, encoding);
   }
@@ -126,18 +149,29 @@ t.test('formats helpers', async (t) => {
   t.equal(isSampleEncoding('f32le'), true);
   t.equal(isSampleEncoding('toString'), false, 'not fooled by Object.prototype');
   t.equal(isSampleEncoding(3), false);
-  t.same([floatToInt16(1), floatToInt16(-1), floatToInt16(0.5), floatToInt16(-0), floatToInt16(NaN), floatToInt16(2)], [32767, -32768, 16384, 0, 0, 32767]);
+  t.same(
+    [floatToInt16(1), floatToInt16(-1), floatToInt16(0.5), floatToInt16(-0), floatToInt16(NaN), floatToInt16(2)],
+    [32767, -32768, 16384, 0, 0, 32767],
+  );
   t.ok(Object.is(floatToInt16(-1e-9), 0), 'no negative zero');
 });
 
 t.test('stereo: channel order kept, sample frames straddling chunks carried', async (t) => {
   const values = Array.from({ length: 200 }, (_, i) => (i % 2 ? -1 : 1) * (i * 97));
-  const bytes = sampleBytes('f32le', values.map((v) => v / 32768));
+  const bytes = sampleBytes(
+    'f32le',
+    values.map((v) => v / 32768),
+  );
   for (const how of SPLITS) {
     const dec = decodePcm({ sampleRate: 48000, channels: 2, encoding: 'f32le' });
     const d = await runDecoder(cut(bytes, how), dec);
     t.same(Array.from(d.samples), values, JSON.stringify(how));
-    t.equal(d.frames.filter((f) => f.channels !== 2 || f.sampleRate !== 48000 || f.samplesPerChannel < 1 || !ownsBuffer(f.data)).length, 0);
+    t.equal(
+      d.frames.filter(
+        (f) => f.channels !== 2 || f.sampleRate !== 48000 || f.samplesPerChannel < 1 || !ownsBuffer(f.data),
+      ).length,
+      0,
+    );
     if (how === 'whole') t.equal(d.frames.length, 1);
     if (how === 'bytes') t.equal(d.frames.length, 100, 'one frame per completed sample frame, none for 0 samples');
   }
@@ -145,7 +179,12 @@ t.test('stereo: channel order kept, sample frames straddling chunks carried', as
 
 t.test('a trailing partial sample frame is an error, after every whole frame before it', async (t) => {
   const bytes = sampleBytes('s16le', [1, 2, 3, 4, 5, 6]);
-  for (const [channels, drop] of [[1, 1], [2, 1], [2, 2], [2, 3]] as const) {
+  for (const [channels, drop] of [
+    [1, 1],
+    [2, 1],
+    [2, 2],
+    [2, 3],
+  ] as const) {
     for (const how of SPLITS) {
       const seen: Decoded = { frames: [], samples: new Int16Array(0), formatEvents: [] };
       const input = bytes.subarray(0, bytes.length - drop);
@@ -154,7 +193,11 @@ t.test('a trailing partial sample frame is an error, after every whole frame bef
         code: 'ERR_PCM_PARTIAL_FRAME',
       });
       const whole = Math.floor(input.length / (2 * channels)) * channels;
-      t.same(seen.frames.flatMap((f) => Array.from(f.data)), [1, 2, 3, 4, 5, 6].slice(0, whole), `${channels} ch −${drop} ${JSON.stringify(how)}`);
+      t.same(
+        seen.frames.flatMap((f) => Array.from(f.data)),
+        [1, 2, 3, 4, 5, 6].slice(0, whole),
+        `${channels} ch −${drop} ${JSON.stringify(how)}`,
+      );
     }
   }
 });
@@ -174,7 +217,10 @@ t.test('the error after audio waits for a slow consumer to take that audio', asy
     }),
   );
   await t.rejects(done, { code: 'ERR_PCM_PARTIAL_FRAME' });
-  t.same(got.flatMap((f) => Array.from(f.data)), [1, 2]);
+  t.same(
+    got.flatMap((f) => Array.from(f.data)),
+    [1, 2],
+  );
 });
 
 t.test('a bad chunk right after audio lets that audio reach a busy consumer first', async (t) => {
@@ -192,7 +238,10 @@ t.test('a bad chunk right after audio lets that audio reach a busy consumer firs
     }),
   );
   await t.rejects(done, { code: 'ERR_PCM_INPUT_TYPE' });
-  t.same(got.flatMap((f) => Array.from(f.data)), [1, 2]);
+  t.same(
+    got.flatMap((f) => Array.from(f.data)),
+    [1, 2],
+  );
 });
 
 t.test('non-byte chunks are a stream error, not a throw', async (t) => {
@@ -225,7 +274,11 @@ t.test('options are validated: ConfigError thrown by the factory', async (t) => 
     [{ sampleRate: 8000, encoding: 'constructor' }, 'ERR_PCM_ENCODING'],
   ];
   for (const [opts, code] of bad) {
-    t.throws(() => decodePcm(opts as Parameters<typeof decodePcm>[0]), { name: 'ConfigError', code }, JSON.stringify(opts) ?? 'undefined');
+    t.throws(
+      () => decodePcm(opts as Parameters<typeof decodePcm>[0]),
+      { name: 'ConfigError', code },
+      JSON.stringify(opts) ?? 'undefined',
+    );
   }
   t.ok(new ConfigError('ERR_PCM_RATE', 'y') instanceof Error);
   const d = decodePcm({ sampleRate: 16000 });
@@ -247,5 +300,8 @@ t.test('highWaterMarks are explicit and bufferedMs counts frames and undecoded b
   dec.end(Buffer.alloc(1)); // half a sample frame: held, then an error at the end
   const err = await new Promise<Error>((r) => dec.on('error', r));
   t.ok(err instanceof InvalidAudioError);
-  t.same(frames.map((f) => f.samplesPerChannel), [80, 40]);
+  t.same(
+    frames.map((f) => f.samplesPerChannel),
+    [80, 40],
+  );
 });

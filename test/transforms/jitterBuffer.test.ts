@@ -44,8 +44,13 @@ class Tone {
 
 /** The invariant every run must satisfy, exactly. */
 function balanced(t: Test, s: JitterStats, what = 'counters add up'): void {
-  const lhs = s.samplesIn + s.samplesInserted - s.samplesRemoved + s.concealedSamples + s.idleSamples - s.droppedSamples;
-  t.equal(lhs, s.samplesOut + s.heldSamples, `${what}: in + inserted − removed + concealed + idle − dropped = out + held`);
+  const lhs =
+    s.samplesIn + s.samplesInserted - s.samplesRemoved + s.concealedSamples + s.idleSamples - s.droppedSamples;
+  t.equal(
+    lhs,
+    s.samplesOut + s.heldSamples,
+    `${what}: in + inserted − removed + concealed + idle − dropped = out + held`,
+  );
   t.equal(s.droppedSamples, s.dropped.late + s.dropped.duplicate + s.dropped.overflow + s.dropped.stale);
 }
 
@@ -58,7 +63,14 @@ interface Drive {
  * Pull one 10 ms frame per tick for `ms`, starting at `from`; before each pull, push what `feed(t)` returns.
  * The output goes to a glitch detector.
  */
-function drive(core: JitterCore, from: number, ms: number, feed: (t: number) => JitterInput[], d?: Drive, hz = 1000): Drive {
+function drive(
+  core: JitterCore,
+  from: number,
+  ms: number,
+  feed: (t: number) => JitterInput[],
+  d?: Drive,
+  hz = 1000,
+): Drive {
   const rate = core.options.sampleRate;
   const res = d ?? { out: [], detector: new GlitchDetector({ sampleRate: rate, frequency: hz, amplitude: A }) };
   for (let t = from; t < from + ms; t += 10) {
@@ -95,7 +107,11 @@ t.test('options are checked up front', async (t) => {
     [{ targetDelayMs: Number.NaN }, /targetDelayMs/],
   ];
   for (const [o, re] of bad) {
-    t.throws(() => new JitterCore(o), { name: 'ConfigError', code: 'ERR_JITTER_CONFIG', message: re }, JSON.stringify(o));
+    t.throws(
+      () => new JitterCore(o),
+      { name: 'ConfigError', code: 'ERR_JITTER_CONFIG', message: re },
+      JSON.stringify(o),
+    );
     t.throws(() => jitterBuffer(o), ConfigError, 'the stream factory too');
   }
   t.throws(() => new JitterCore({ sampleRate: 44150 }), { code: 'ERR_FRAME_DURATION' }, '10 ms must be whole samples');
@@ -126,7 +142,10 @@ t.test('bad input is a typed error', async (t) => {
   t.throws(() => c.push({ frame: 'x' } as never, 0), FrameFormatError);
   const tone = new Tone(16000, 500);
   c.push(tone.frame(20), 0);
-  t.throws(() => c.push({ frame: tone.frame(20), seq: 1 }, 0), { code: 'ERR_PACKET_METADATA', message: /plain frames/ });
+  t.throws(() => c.push({ frame: tone.frame(20), seq: 1 }, 0), {
+    code: 'ERR_PACKET_METADATA',
+    message: /plain frames/,
+  });
   c.push(new AudioFrame(new Int16Array(0), 16000, 1, 0), 0);
   t.equal(c.stats.samplesIn, 320, 'an empty frame is ignored');
 
@@ -134,7 +153,10 @@ t.test('bad input is a typed error', async (t) => {
   t.throws(() => p.push({ frame: tone.frame(20), seq: -1 }, 0), { code: 'ERR_PACKET_METADATA', message: /seq/ });
   t.throws(() => p.push({ frame: tone.frame(20), seq: 1.5 }, 0), { code: 'ERR_PACKET_METADATA' });
   p.push({ frame: tone.frame(20), seq: 1 }, 0);
-  t.throws(() => p.push({ frame: tone.frame(20), timestamp: 5 }, 0), { code: 'ERR_PACKET_METADATA', message: /timestamp only/ });
+  t.throws(() => p.push({ frame: tone.frame(20), timestamp: 5 }, 0), {
+    code: 'ERR_PACKET_METADATA',
+    message: /timestamp only/,
+  });
   p.end();
   t.throws(() => p.push(tone.frame(20), 0), { code: 'ERR_JITTER_ENDED' });
   c.destroy();
@@ -146,7 +168,10 @@ t.test('prebuffers silently, starts at the target with a fade-in, then plays the
   const tone = new Tone(48000, 1000);
   const silent = core.pull(0)!;
   t.equal(silent.samplesPerChannel, 480);
-  t.ok(silent.data.every((v) => v === 0), 'silence before any input');
+  t.ok(
+    silent.data.every((v) => v === 0),
+    'silence before any input',
+  );
   t.equal(core.stats.state, 'idle');
   // a steady 20 ms producer, no jitter, for 10 s
   const d = drive(core, 10, 10_000, (ms) => (ms % 20 === 0 ? [tone.frame(20)] : []));
@@ -156,9 +181,15 @@ t.test('prebuffers silently, starts at the target with a fade-in, then plays the
   t.equal(d.detector.count, 0, 'no glitch');
   const out = concatArrays(d.out);
   const first = out.findIndex((v) => v !== 0);
-  t.ok(first >= 0 && first <= 80 * 48, `silence until the start level (60 ms + half a packet) is reached (audio from sample ${first})`);
+  t.ok(
+    first >= 0 && first <= 80 * 48,
+    `silence until the start level (60 ms + half a packet) is reached (audio from sample ${first})`,
+  );
   t.ok(Math.abs(out[first]!) < 50, 'the first sample is faded in');
-  t.ok(d.detector.maxCleanResidual < 0.1, `the varispeed path is clean (residual ${(d.detector.maxCleanResidual * 3).toFixed(3)} % of the tone)`);
+  t.ok(
+    d.detector.maxCleanResidual < 0.1,
+    `the varispeed path is clean (residual ${(d.detector.maxCleanResidual * 3).toFixed(3)} % of the tone)`,
+  );
   t.ok(Math.abs(s.currentDelayMs - s.targetDelayMs) <= 20, `held ${s.currentDelayMs} ms, target ${s.targetDelayMs} ms`);
   t.equal(s.targetDelayMs, 20, 'with no jitter the target settles at its minimum');
   t.ok(s.idleSamples >= 480, 'prebuffer silence is counted as idle, not concealment');
@@ -178,7 +209,13 @@ t.test('an underrun is concealed with fades, counted, and leaves no extra latenc
   // a 300 ms stall: nothing arrives, then the backlog comes all at once (TCP)
   d = drive(core, 5000, 300, () => [], d);
   t.equal(core.stats.state, 'concealing');
-  d = drive(core, 5300, 5000, (ms) => (ms === 5300 ? Array.from({ length: 16 }, () => tone.frame(20)) : ms % 20 === 0 ? [tone.frame(20)] : []), d);
+  d = drive(
+    core,
+    5300,
+    5000,
+    (ms) => (ms === 5300 ? Array.from({ length: 16 }, () => tone.frame(20)) : ms % 20 === 0 ? [tone.frame(20)] : []),
+    d,
+  );
   const s = core.stats;
   t.equal(s.concealmentEvents, 1, 'one concealment event');
   t.equal(d.detector.count, 1, 'heard as one glitch');
@@ -187,7 +224,10 @@ t.test('an underrun is concealed with fades, counted, and leaves no extra latenc
   t.ok(Math.abs(s.currentDelayMs - before) <= 20, `latency is back: ${s.currentDelayMs} ms held, ${before} before`);
   const tonePeakStep = A * ((2 * Math.PI * 1000) / 48000);
   const step = maxStep(concatArrays(d.out));
-  t.ok(step <= tonePeakStep * 1.05, `no click: no step steeper than the tone itself (${step} vs ${tonePeakStep.toFixed(0)})`);
+  t.ok(
+    step <= tonePeakStep * 1.05,
+    `no click: no step steeper than the tone itself (${step} vs ${tonePeakStep.toFixed(0)})`,
+  );
   balanced(t, s);
   core.destroy();
 });
@@ -197,10 +237,17 @@ t.test('an outage with nothing to catch up rebuilds the target before playing on
   const tone = new Tone(16000, 500);
   let d = drive(core, 0, 3000, (ms) => (ms % 20 === 0 ? [tone.frame(20)] : []), undefined, 500);
   // 200 ms of audio lost outright (a UDP outage, plain frames): the producer's clock moves on
-  d = drive(core, 3000, 200, () => {
-    tone.frame(20);
-    return [];
-  }, d, 500);
+  d = drive(
+    core,
+    3000,
+    200,
+    () => {
+      tone.frame(20);
+      return [];
+    },
+    d,
+    500,
+  );
   d = drive(core, 3200, 2000, (ms) => (ms % 20 === 0 ? [tone.frame(20)] : []), d, 500);
   const s = core.stats;
   t.equal(s.concealmentEvents, 1);
@@ -220,7 +267,14 @@ t.test('the hard cap drops the oldest audio, counted, and never blocks', async (
   t.equal(s.dropped.overflow, 2000 * 16, '2 s dropped');
   balanced(t, s);
   // while playing, the cut is a crossfade
-  const d = drive(core, 0, 2000, (ms) => (ms === 100 ? Array.from({ length: 60 }, () => tone.frame(20)) : []), undefined, 500);
+  const d = drive(
+    core,
+    0,
+    2000,
+    (ms) => (ms === 100 ? Array.from({ length: 60 }, () => tone.frame(20)) : []),
+    undefined,
+    500,
+  );
   s = core.stats;
   t.ok(s.dropped.overflow > 2000 * 16, 'more dropped while playing');
   t.ok(maxStep(concatArrays(d.out)) <= A * ((2 * Math.PI * 500) / 16000) * 2, 'the cut has no click');
@@ -232,26 +286,32 @@ for (const [rate, hz] of [
   [48000, 1000],
   [8000, 440],
 ] as const) {
-  t.test(`excess depth without an underrun is shed by time-stretch, glitch-free (${hz} Hz at ${rate} Hz)`, async (t) => {
-    const core = new JitterCore({ sampleRate: rate, adaptive: false });
-    const tone = new Tone(rate, hz);
-    let d = drive(core, 0, 5000, (ms) => (ms % 20 === 0 ? [tone.frame(20)] : []), undefined, hz);
-    // the producer jumps 200 ms ahead (a burst of extra audio, faster than real time)
-    d = drive(core, 5000, 10, () => Array.from({ length: 10 }, () => tone.frame(20)), d, hz);
-    t.ok(core.stats.currentDelayMs > 200, `excess: ${core.stats.currentDelayMs} ms held`);
-    let back = NaN;
-    for (let ms = 5010; ms < 12000 && Number.isNaN(back); ms += 100) {
-      d = drive(core, ms, 100, (x) => (x % 20 === 0 ? [tone.frame(20)] : []), d, hz);
-      if (Math.abs(core.stats.currentDelayMs - 60) <= 20) back = ms + 100 - 5000;
-    }
-    const s = core.stats;
-    t.ok(back <= 5000, `within 20 ms of the target after ${back} ms`);
-    t.ok(s.timeStretchSamples >= (100 * rate) / 1000, `${(s.timeStretchSamples * 1000) / rate} ms cut by time-stretch`);
-    t.equal(s.droppedSamples, 0, 'nothing dropped');
-    t.equal(d.detector.count, 0, 'no glitch: whole periods were cut');
-    balanced(t, s);
-    core.destroy();
-  });
+  t.test(
+    `excess depth without an underrun is shed by time-stretch, glitch-free (${hz} Hz at ${rate} Hz)`,
+    async (t) => {
+      const core = new JitterCore({ sampleRate: rate, adaptive: false });
+      const tone = new Tone(rate, hz);
+      let d = drive(core, 0, 5000, (ms) => (ms % 20 === 0 ? [tone.frame(20)] : []), undefined, hz);
+      // the producer jumps 200 ms ahead (a burst of extra audio, faster than real time)
+      d = drive(core, 5000, 10, () => Array.from({ length: 10 }, () => tone.frame(20)), d, hz);
+      t.ok(core.stats.currentDelayMs > 200, `excess: ${core.stats.currentDelayMs} ms held`);
+      let back = NaN;
+      for (let ms = 5010; ms < 12000 && Number.isNaN(back); ms += 100) {
+        d = drive(core, ms, 100, (x) => (x % 20 === 0 ? [tone.frame(20)] : []), d, hz);
+        if (Math.abs(core.stats.currentDelayMs - 60) <= 20) back = ms + 100 - 5000;
+      }
+      const s = core.stats;
+      t.ok(back <= 5000, `within 20 ms of the target after ${back} ms`);
+      t.ok(
+        s.timeStretchSamples >= (100 * rate) / 1000,
+        `${(s.timeStretchSamples * 1000) / rate} ms cut by time-stretch`,
+      );
+      t.equal(s.droppedSamples, 0, 'nothing dropped');
+      t.equal(d.detector.count, 0, 'no glitch: whole periods were cut');
+      balanced(t, s);
+      core.destroy();
+    },
+  );
 }
 
 t.test('a quiet stretch is cut fastest', async (t) => {
@@ -272,7 +332,11 @@ t.test('RTP-like packets: reordering, loss, late and duplicate packets, wrap-aro
   const rate = 16000;
   const mk = () => new JitterCore({ sampleRate: rate, adaptive: false, targetDelayMs: 60 });
   const tone = new Tone(rate, 500);
-  const pk = Array.from({ length: 600 }, (_, i) => ({ frame: tone.frame(20), seq: (65500 + i) & 0xffff, timestamp: (4294967000 + i * 320) % 4294967296 }));
+  const pk = Array.from({ length: 600 }, (_, i) => ({
+    frame: tone.frame(20),
+    seq: (65500 + i) & 0xffff,
+    timestamp: (4294967000 + i * 320) % 4294967296,
+  }));
 
   // in order, across the 16-bit seq and 32-bit timestamp wrap: clean
   let core = mk();
@@ -370,7 +434,14 @@ t.test('the target follows the jitter (adaptive) or stays put', async (t) => {
     const core = new JitterCore({ sampleRate: rate, adaptive });
     const tone = new Tone(rate, 440);
     // frames arrive in clumps of 120 ms
-    drive(core, 0, 20_000, (ms) => (ms % 120 === 0 ? Array.from({ length: 6 }, () => tone.frame(20)) : []), undefined, 440);
+    drive(
+      core,
+      0,
+      20_000,
+      (ms) => (ms % 120 === 0 ? Array.from({ length: 6 }, () => tone.frame(20)) : []),
+      undefined,
+      440,
+    );
     const s = core.stats;
     if (adaptive) {
       t.ok(s.jitterMs >= 90 && s.jitterMs <= 110, `jitter measured: ${s.jitterMs} ms`);
@@ -385,7 +456,7 @@ t.test('the target follows the jitter (adaptive) or stays put', async (t) => {
   }
 });
 
-t.test('end(): what is held plays out, the stream ends on the input\'s last sample, then null', async (t) => {
+t.test("end(): what is held plays out, the stream ends on the input's last sample, then null", async (t) => {
   const core = new JitterCore({ sampleRate: 16000 });
   const tone = new Tone(16000, 500);
   const input: Int16Array[] = [];
@@ -402,8 +473,15 @@ t.test('end(): what is held plays out, the stream ends on the input\'s last samp
   t.equal(core.stats.state, 'ended');
   t.equal(core.pull(0), null, 'stays ended');
   const last = out[out.length - 1]!;
-  t.ok(last.samplesPerChannel > 0 && last.samplesPerChannel < 160, `the last frame is short: ${last.samplesPerChannel}`);
-  t.equal(out.slice(0, -1).every((f) => f.samplesPerChannel === 160), true, 'all others are 10 ms');
+  t.ok(
+    last.samplesPerChannel > 0 && last.samplesPerChannel < 160,
+    `the last frame is short: ${last.samplesPerChannel}`,
+  );
+  t.equal(
+    out.slice(0, -1).every((f) => f.samplesPerChannel === 160),
+    true,
+    'all others are 10 ms',
+  );
   const s = core.stats;
   t.equal(s.concealedSamples + s.idleSamples, 0, 'nothing concealed or padded: only input went out');
   t.equal(s.samplesOut, s.samplesIn + s.samplesInserted - s.samplesRemoved - s.droppedSamples);
@@ -451,7 +529,7 @@ t.test('stereo in, stereo out, channels kept apart', async (t) => {
 /** A producer Readable that emits 20 ms tone frames on a virtual clock with a skew and pseudo-random jitter. */
 function producer(clock: VirtualClock, tone: Tone, ms: number, ppm: number, seed = 1): Readable {
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const r = new Readable({ objectMode: true, highWaterMark: 1, read() {} });
   const n = Math.floor(ms / 20);
   let last = 0;
@@ -483,7 +561,10 @@ t.test('the stream: producer → jitterBuffer → VirtualSink on virtual time', 
   for (const p of played) det.feed(p);
   const s = jb.stats;
   const total = played.length * 480;
-  t.ok(det.events.every((e) => e.at >= total - 960), 'no glitch but the end of the stream');
+  t.ok(
+    det.events.every((e) => e.at >= total - 960),
+    'no glitch but the end of the stream',
+  );
   t.equal(sink.stats.underrunTicks, 0, 'the sink never ran dry');
   t.equal(s.concealmentEvents, 0);
   t.ok(s.driftPpm > 700 && s.driftPpm < 1300, `drift estimated at ${s.driftPpm.toFixed(0)} ppm (+1000)`);
@@ -491,7 +572,10 @@ t.test('the stream: producer → jitterBuffer → VirtualSink on virtual time', 
   t.equal(s.state, 'ended');
   t.equal(jb.bufferedMs, 0);
   t.equal(s.samplesOut + sink.stats.paddedSamples, played.length * 480, 'every frame pulled was played');
-  t.ok(sink.stats.paddedSamples > 0 && sink.stats.paddedSamples < 480, `the last frame was short (${480 - sink.stats.paddedSamples} samples)`);
+  t.ok(
+    sink.stats.paddedSamples > 0 && sink.stats.paddedSamples < 480,
+    `the last frame was short (${480 - sink.stats.paddedSamples} samples)`,
+  );
   balanced(t, s);
 });
 

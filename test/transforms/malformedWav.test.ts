@@ -24,10 +24,17 @@ t.teardown(() => {
 const TIME_LIMIT_MS = 5000;
 type Expected = { name: 'InvalidAudioError' | 'UnsupportedFormatError'; code: string; message?: RegExp };
 const invalid = (code: string, message?: RegExp): Expected => ({ name: 'InvalidAudioError', code, message });
-const unsupported = (message?: RegExp): Expected => ({ name: 'UnsupportedFormatError', code: 'ERR_WAV_UNSUPPORTED', message });
+const unsupported = (message?: RegExp): Expected => ({
+  name: 'UnsupportedFormatError',
+  code: 'ERR_WAV_UNSUPPORTED',
+  message,
+});
 
 /** Run chunks through a decoder into a sink; resolve with how it ended, or 'HANG' after the time limit. */
-async function outcome(chunks: readonly unknown[], decoder: NodeJS.ReadWriteStream): Promise<{ err?: Error; hang?: true; samples: number }> {
+async function outcome(
+  chunks: readonly unknown[],
+  decoder: NodeJS.ReadWriteStream,
+): Promise<{ err?: Error; hang?: true; samples: number }> {
   let samples = 0;
   const run = pipeline(
     Readable.from(chunks, { objectMode: true }),
@@ -45,7 +52,9 @@ async function outcome(chunks: readonly unknown[], decoder: NodeJS.ReadWriteStre
     (err: Error) => ({ err, samples }),
   );
   let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<{ hang: true; samples: number }>((r) => (timer = setTimeout(() => r({ hang: true, samples }), TIME_LIMIT_MS)));
+  const limit = new Promise<{ hang: true; samples: number }>(
+    (r) => (timer = setTimeout(() => r({ hang: true, samples }), TIME_LIMIT_MS)),
+  );
   try {
     return await Promise.race([run, limit]);
   } finally {
@@ -53,15 +62,25 @@ async function outcome(chunks: readonly unknown[], decoder: NodeJS.ReadWriteStre
   }
 }
 
-function check(t: Test, label: string, got: { err?: Error; hang?: true; samples: number }, want: Expected, samples = 0): void {
+function check(
+  t: Test,
+  label: string,
+  got: { err?: Error; hang?: true; samples: number },
+  want: Expected,
+  samples = 0,
+): void {
   if (got.hang) {
     t.fail(`${label}: no end within ${TIME_LIMIT_MS} ms`);
     return;
   }
   const e = got.err as (Error & { code?: string }) | undefined;
-  t.ok(e && e.name === want.name && e.code === want.code && (!want.message || want.message.test(e.message)), `${label}: ${want.name} ${want.code}`, {
-    got: e ? `${e.name} ${e.code} ${e.message}` : 'resolved',
-  });
+  t.ok(
+    e && e.name === want.name && e.code === want.code && (!want.message || want.message.test(e.message)),
+    `${label}: ${want.name} ${want.code}`,
+    {
+      got: e ? `${e.name} ${e.code} ${e.message}` : 'resolved',
+    },
+  );
   t.equal(got.samples, samples, `${label}: ${samples} samples before the error`);
 }
 
@@ -93,17 +112,41 @@ const CASES: Array<[string, unknown[] | Buffer, Expected, number?]> = [
   ['garbage', garbage, invalid('ERR_WAV_NOT_RIFF')],
   ['two bytes, not a RIFF prefix', Buffer.from('XY'), invalid('ERR_WAV_NOT_RIFF')],
   ['three bytes of "RIF"', Buffer.from('RIF'), invalid('ERR_WAV_TRUNCATED')],
-  ['an MP3 (ID3 tag)', Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'), invalid('ERR_WAV_NOT_RIFF', /use decodeFile/)],
+  [
+    'an MP3 (ID3 tag)',
+    Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'),
+    invalid('ERR_WAV_NOT_RIFF', /use decodeFile/),
+  ],
   ['an Ogg file', Buffer.from('OggS\x00\x02', 'latin1'), invalid('ERR_WAV_NOT_RIFF', /use decodeFile/)],
   ['AIFF', Buffer.from('FORM\x00\x00\x00\x10AIFF', 'latin1'), invalid('ERR_WAV_NOT_RIFF')],
   ['RIFF but AVI', riff([chunk('avih', Buffer.alloc(56))], undefined, 'RIFF', 'AVI '), invalid('ERR_WAV_NOT_WAVE')],
   ['RIFF + garbage', Buffer.concat([Buffer.from('RIFF'), garbage]), invalid('ERR_WAV_NOT_WAVE')],
   ['size-0 fmt chunk', riff([chunk('fmt ', Buffer.alloc(0)), chunk('data', PCM)]), invalid('ERR_WAV_BAD_FMT')],
-  ['short fmt chunk (14 bytes)', riff([chunk('fmt ', fmtBody(mono16).subarray(0, 14)), chunk('data', PCM)]), invalid('ERR_WAV_BAD_FMT')],
-  ['fmt claims 2 GB (streamed RIFF size)', riff([chunk('fmt ', fmtBody(mono16), 0x80000000), chunk('data', PCM)], 0), invalid('ERR_WAV_CHUNK_SIZE', /limit 4096/)],
-  ['fmt claims 2 GB (real RIFF size)', riff([chunk('fmt ', fmtBody(mono16), 0x80000000), chunk('data', PCM)]), invalid('ERR_WAV_CHUNK_SIZE', /past the RIFF end/)],
-  ['LIST claims 2 GB (real RIFF size)', riff([chunk('LIST', Buffer.alloc(8), 0x80000000), fmtChunk(), chunk('data', PCM)]), invalid('ERR_WAV_CHUNK_SIZE')],
-  ['LIST claims 2 GB (streamed): skipped to the end, never buffered', riff([chunk('LIST', Buffer.alloc(8), 0x80000000), fmtChunk(), chunk('data', PCM)], 0), invalid('ERR_WAV_TRUNCATED', /"LIST"/)],
+  [
+    'short fmt chunk (14 bytes)',
+    riff([chunk('fmt ', fmtBody(mono16).subarray(0, 14)), chunk('data', PCM)]),
+    invalid('ERR_WAV_BAD_FMT'),
+  ],
+  [
+    'fmt claims 2 GB (streamed RIFF size)',
+    riff([chunk('fmt ', fmtBody(mono16), 0x80000000), chunk('data', PCM)], 0),
+    invalid('ERR_WAV_CHUNK_SIZE', /limit 4096/),
+  ],
+  [
+    'fmt claims 2 GB (real RIFF size)',
+    riff([chunk('fmt ', fmtBody(mono16), 0x80000000), chunk('data', PCM)]),
+    invalid('ERR_WAV_CHUNK_SIZE', /past the RIFF end/),
+  ],
+  [
+    'LIST claims 2 GB (real RIFF size)',
+    riff([chunk('LIST', Buffer.alloc(8), 0x80000000), fmtChunk(), chunk('data', PCM)]),
+    invalid('ERR_WAV_CHUNK_SIZE'),
+  ],
+  [
+    'LIST claims 2 GB (streamed): skipped to the end, never buffered',
+    riff([chunk('LIST', Buffer.alloc(8), 0x80000000), fmtChunk(), chunk('data', PCM)], 0),
+    invalid('ERR_WAV_TRUNCATED', /"LIST"/),
+  ],
   ['data before fmt', riff([chunk('data', PCM), fmtChunk()]), invalid('ERR_WAV_DATA_BEFORE_FMT')],
   ['no fmt at all', riff([chunk('LIST', Buffer.alloc(4))]), invalid('ERR_WAV_NO_FMT')],
   ['empty RIFF form', riff([]), invalid('ERR_WAV_NO_FMT')],
@@ -125,60 +168,157 @@ const CASES: Array<[string, unknown[] | Buffer, Expected, number?]> = [
   ['an unknown format tag', wav({ tag: 0x1234 }), unsupported(/0x1234/)],
   ['wrong block align', wav({ channels: 2, blockAlign: 2 }), invalid('ERR_WAV_BAD_FMT', /block align/)],
   ['16-bit µ-law', wav({ tag: TAG.mulaw }), invalid('ERR_WAV_BAD_FMT', /mulaw/)],
-  ['extensible with an 18-byte fmt', riff([fmtRaw((b) => b.writeUInt16LE(0xfffe, 0), 18), chunk('data', PCM)]), invalid('ERR_WAV_BAD_FMT', /EXTENSIBLE/)],
-  ['extensible with cbSize 0', riff([fmtRaw((b) => { b.writeUInt16LE(0xfffe, 0); b.writeUInt16LE(0, 16); }, 40), chunk('data', PCM)]), invalid('ERR_WAV_BAD_FMT', /cbSize 0/)],
-  ['extensible with an unknown GUID', wav({ extensible: true, subFormat: badGuid }), unsupported(/SubFormat 67452301-ab89-efcd-0123-456789abcdef/)],
+  [
+    'extensible with an 18-byte fmt',
+    riff([fmtRaw((b) => b.writeUInt16LE(0xfffe, 0), 18), chunk('data', PCM)]),
+    invalid('ERR_WAV_BAD_FMT', /EXTENSIBLE/),
+  ],
+  [
+    'extensible with cbSize 0',
+    riff([
+      fmtRaw((b) => {
+        b.writeUInt16LE(0xfffe, 0);
+        b.writeUInt16LE(0, 16);
+      }, 40),
+      chunk('data', PCM),
+    ]),
+    invalid('ERR_WAV_BAD_FMT', /cbSize 0/),
+  ],
+  [
+    'extensible with an unknown GUID',
+    wav({ extensible: true, subFormat: badGuid }),
+    unsupported(/SubFormat 67452301-ab89-efcd-0123-456789abcdef/),
+  ],
   ['extensible ADPCM', wav({ extensible: true, tag: 2 }), unsupported(/ADPCM/)],
-  ['extensible, 24 valid bits in 16', wav({ extensible: true, validBits: 24 }), invalid('ERR_WAV_BAD_FMT', /valid bits/)],
-  ['data size not a whole number of frames', wav({ channels: 2, data: PCM.subarray(0, 6) }), invalid('ERR_WAV_CHUNK_SIZE', /6 bytes/)],
+  [
+    'extensible, 24 valid bits in 16',
+    wav({ extensible: true, validBits: 24 }),
+    invalid('ERR_WAV_BAD_FMT', /valid bits/),
+  ],
+  [
+    'data size not a whole number of frames',
+    wav({ channels: 2, data: PCM.subarray(0, 6) }),
+    invalid('ERR_WAV_CHUNK_SIZE', /6 bytes/),
+  ],
   ['truncated data', wav({ dataSize: 1000 }), invalid('ERR_WAV_TRUNCATED', /992 are missing/), 4],
-  ['streamed data, odd trailing byte', Buffer.concat([wav({ dataSize: 0xffffffff, riffSize: 0xffffffff }), Buffer.from([7])]), invalid('ERR_WAV_TRUNCATED', /1 of 2 bytes/), 4],
-  ['a trailing byte inside the RIFF form', (() => { const w = Buffer.concat([wav(), Buffer.from([7])]); w.writeUInt32LE(w.length - 8, 4); return w; })(), invalid('ERR_WAV_TRUNCATED', /chunk header/), 4],
-  ['a cut chunk after the data', wav({ after: [chunk('LIST', Buffer.alloc(40))] }).subarray(0, 44 + 8 + 8 + 20), invalid('ERR_WAV_TRUNCATED', /"LIST"/), 4],
-  ['garbage where a chunk should start', riff([fmtChunk(), Buffer.from([0x00, 0xff, 0x13, 0x80, 4, 0, 0, 0]), chunk('data', PCM)]), invalid('ERR_WAV_CHUNK_ID')],
+  [
+    'streamed data, odd trailing byte',
+    Buffer.concat([wav({ dataSize: 0xffffffff, riffSize: 0xffffffff }), Buffer.from([7])]),
+    invalid('ERR_WAV_TRUNCATED', /1 of 2 bytes/),
+    4,
+  ],
+  [
+    'a trailing byte inside the RIFF form',
+    (() => {
+      const w = Buffer.concat([wav(), Buffer.from([7])]);
+      w.writeUInt32LE(w.length - 8, 4);
+      return w;
+    })(),
+    invalid('ERR_WAV_TRUNCATED', /chunk header/),
+    4,
+  ],
+  [
+    'a cut chunk after the data',
+    wav({ after: [chunk('LIST', Buffer.alloc(40))] }).subarray(0, 44 + 8 + 8 + 20),
+    invalid('ERR_WAV_TRUNCATED', /"LIST"/),
+    4,
+  ],
+  [
+    'garbage where a chunk should start',
+    riff([fmtChunk(), Buffer.from([0x00, 0xff, 0x13, 0x80, 4, 0, 0, 0]), chunk('data', PCM)]),
+    invalid('ERR_WAV_CHUNK_ID'),
+  ],
   ['two fmt chunks', riff([fmtChunk(), fmtChunk(), chunk('data', PCM)]), invalid('ERR_WAV_DUPLICATE_CHUNK')],
-  ['two data chunks', riff([fmtChunk(), chunk('data', PCM), chunk('data', PCM)]), invalid('ERR_WAV_DUPLICATE_CHUNK'), 4],
+  [
+    'two data chunks',
+    riff([fmtChunk(), chunk('data', PCM), chunk('data', PCM)]),
+    invalid('ERR_WAV_DUPLICATE_CHUNK'),
+    4,
+  ],
   ['RF64 without ds64', wav({ magic: 'RF64' }), invalid('ERR_WAV_BAD_DS64')],
-  ['RF64 data size 2^53', riff([chunk('ds64', Buffer.from([...Buffer.alloc(8), 0, 0, 0, 0, 0, 0, 0x20, 0, ...Buffer.alloc(12)])), fmtChunk(), chunk('data', PCM)], 0xffffffff, 'RF64'), { name: 'UnsupportedFormatError', code: 'ERR_WAV_CHUNK_SIZE', message: /2\^53/ }],
-  ['RF64 with a short ds64', riff([chunk('ds64', Buffer.alloc(16)), fmtChunk(), chunk('data', PCM)], 0xffffffff, 'RF64'), invalid('ERR_WAV_BAD_DS64')],
+  [
+    'RF64 data size 2^53',
+    riff(
+      [
+        chunk('ds64', Buffer.from([...Buffer.alloc(8), 0, 0, 0, 0, 0, 0, 0x20, 0, ...Buffer.alloc(12)])),
+        fmtChunk(),
+        chunk('data', PCM),
+      ],
+      0xffffffff,
+      'RF64',
+    ),
+    { name: 'UnsupportedFormatError', code: 'ERR_WAV_CHUNK_SIZE', message: /2\^53/ },
+  ],
+  [
+    'RF64 with a short ds64',
+    riff([chunk('ds64', Buffer.alloc(16)), fmtChunk(), chunk('data', PCM)], 0xffffffff, 'RF64'),
+    invalid('ERR_WAV_BAD_DS64'),
+  ],
   ['a string chunk', ['RIFF'], invalid('ERR_WAV_INPUT_TYPE', /string/)],
-  ['an object chunk after audio', [wav().subarray(0, 46), { samples: [1] }], invalid('ERR_WAV_INPUT_TYPE', /Object/), 1],
+  [
+    'an object chunk after audio',
+    [wav().subarray(0, 46), { samples: [1] }],
+    invalid('ERR_WAV_INPUT_TYPE', /Object/),
+    1,
+  ],
   ['a number chunk', [wav().subarray(0, 10), 42], invalid('ERR_WAV_INPUT_TYPE', /number/)],
 ];
 
 t.test(`${CASES.length} malformed WAV inputs: typed error, no hang, nothing escapes — at every split`, async (t) => {
   t.ok(CASES.length >= 30);
   for (const [name, input, want, samples] of CASES) {
-    const splits = Buffer.isBuffer(input) ? (['whole', 'bytes', { seed: 3, max: 9 }] as const).map((how) => cut(input, how)) : [input];
+    const splits = Buffer.isBuffer(input)
+      ? (['whole', 'bytes', { seed: 3, max: 9 }] as const).map((how) => cut(input, how))
+      : [input];
     for (const [i, chunks] of splits.entries()) {
       check(t, `${name} #${i}`, await outcome(chunks, decodeWav()), want, samples);
     }
   }
 });
 
-t.test('a header cut at every offset is ERR_WAV_TRUNCATED (real RIFF size) — never a clean end, never a hang', async (t) => {
-  const file = wav({ before: [chunk('LIST', Buffer.from('INFOabc'))], between: [chunk('fact', Buffer.alloc(4))] });
-  const dataAt = file.length - PCM.length;
-  let checked = 0;
-  for (let n = 1; n < file.length; n++) {
-    const got = await outcome([file.subarray(0, n)], decodeWav());
-    const whole = n <= dataAt ? 0 : Math.floor((n - dataAt) / 2);
-    check(t, `cut at ${n}/${file.length}`, got, invalid('ERR_WAV_TRUNCATED'), whole);
-    checked++;
-  }
-  t.equal(checked, file.length - 1);
-});
+t.test(
+  'a header cut at every offset is ERR_WAV_TRUNCATED (real RIFF size) — never a clean end, never a hang',
+  async (t) => {
+    const file = wav({ before: [chunk('LIST', Buffer.from('INFOabc'))], between: [chunk('fact', Buffer.alloc(4))] });
+    const dataAt = file.length - PCM.length;
+    let checked = 0;
+    for (let n = 1; n < file.length; n++) {
+      const got = await outcome([file.subarray(0, n)], decodeWav());
+      const whole = n <= dataAt ? 0 : Math.floor((n - dataAt) / 2);
+      check(t, `cut at ${n}/${file.length}`, got, invalid('ERR_WAV_TRUNCATED'), whole);
+      checked++;
+    }
+    t.equal(checked, file.length - 1);
+  },
+);
 
 t.test('a streamed header (RIFF size 0) cut at chunk boundaries says what is missing', async (t) => {
   const file = wav({ riffSize: 0, dataSize: 0 });
   check(t, 'after WAVE', await outcome([file.subarray(0, 12)], decodeWav()), invalid('ERR_WAV_NO_FMT'));
   check(t, 'after fmt', await outcome([file.subarray(0, 36)], decodeWav()), invalid('ERR_WAV_NO_DATA'));
-  check(t, 'inside fmt', await outcome([file.subarray(0, 30)], decodeWav()), invalid('ERR_WAV_TRUNCATED', /"fmt " chunk \(10 of 16 bytes\)/));
-  check(t, 'inside the RIFF header', await outcome([file.subarray(0, 8)], decodeWav()), invalid('ERR_WAV_TRUNCATED', /RIFF header/));
+  check(
+    t,
+    'inside fmt',
+    await outcome([file.subarray(0, 30)], decodeWav()),
+    invalid('ERR_WAV_TRUNCATED', /"fmt " chunk \(10 of 16 bytes\)/),
+  );
+  check(
+    t,
+    'inside the RIFF header',
+    await outcome([file.subarray(0, 8)], decodeWav()),
+    invalid('ERR_WAV_TRUNCATED', /RIFF header/),
+  );
 });
 
 t.test('malformed raw PCM: partial trailing frames and non-bytes', async (t) => {
-  const encodings = [['s16le', 2], ['s16be', 2], ['s24le', 3], ['s32le', 4], ['f32le', 4], ['f64le', 8]] as const;
+  const encodings = [
+    ['s16le', 2],
+    ['s16be', 2],
+    ['s24le', 3],
+    ['s32le', 4],
+    ['f32le', 4],
+    ['f64le', 8],
+  ] as const;
   for (const [encoding, size] of encodings) {
     for (const channels of [1, 2]) {
       const bytes = Buffer.alloc(size * channels * 3 + 1);
@@ -188,9 +328,21 @@ t.test('malformed raw PCM: partial trailing frames and non-bytes', async (t) => 
       }
     }
   }
-  check(t, 'mulaw stereo, odd byte', await outcome([Buffer.alloc(5)], decodePcm({ sampleRate: 8000, channels: 2, encoding: 'mulaw' })), invalid('ERR_PCM_PARTIAL_FRAME'), 4);
+  check(
+    t,
+    'mulaw stereo, odd byte',
+    await outcome([Buffer.alloc(5)], decodePcm({ sampleRate: 8000, channels: 2, encoding: 'mulaw' })),
+    invalid('ERR_PCM_PARTIAL_FRAME'),
+    4,
+  );
   check(t, 'a string', await outcome(['abcd'], decodePcm({ sampleRate: 8000 })), invalid('ERR_PCM_INPUT_TYPE'));
-  check(t, 'null-ish object', await outcome([Buffer.alloc(2), { length: 2 }], decodePcm({ sampleRate: 8000 })), invalid('ERR_PCM_INPUT_TYPE'), 1);
+  check(
+    t,
+    'null-ish object',
+    await outcome([Buffer.alloc(2), { length: 2 }], decodePcm({ sampleRate: 8000 })),
+    invalid('ERR_PCM_INPUT_TYPE'),
+    1,
+  );
 });
 
 t.test('nothing escaped any pipeline', async (t) => {

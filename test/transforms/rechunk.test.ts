@@ -54,14 +54,27 @@ for (const rate of [48000, 44100, 16000, 8000]) {
         const full = Math.floor(n / size);
         const left = n - full * size;
         const body = out.slice(0, full);
-        t.ok(body.every((f) => f.samplesPerChannel === size && f.sampleRate === rate && f.channels === ch), `${full} frames of exactly ${size}`);
-        t.ok(out.every((f) => ownsBuffer(f.data)), 'every output frame owns its buffer');
+        t.ok(
+          body.every((f) => f.samplesPerChannel === size && f.sampleRate === rate && f.channels === ch),
+          `${full} frames of exactly ${size}`,
+        );
+        t.ok(
+          out.every((f) => ownsBuffer(f.data)),
+          'every output frame owns its buffer',
+        );
         const y = concatFrames(out);
-        t.same(y.subarray(0, n * ch), input.data.subarray(0, tail === 'drop' ? full * size * ch : n * ch), 'concatenated output = input');
+        t.same(
+          y.subarray(0, n * ch),
+          input.data.subarray(0, tail === 'drop' ? full * size * ch : n * ch),
+          'concatenated output = input',
+        );
         if (tail === 'pad') {
           t.equal(out.length, full + 1);
           t.equal(out.at(-1)!.samplesPerChannel, size, 'the last frame is padded to a full frame');
-          t.ok(y.subarray(n * ch).every((v) => v === 0), 'with silence');
+          t.ok(
+            y.subarray(n * ch).every((v) => v === 0),
+            'with silence',
+          );
           t.equal(stage.stats.paddedSamples, size - left);
         } else if (tail === 'short') {
           t.equal(out.length, full + 1);
@@ -82,36 +95,48 @@ for (const rate of [48000, 44100, 16000, 8000]) {
 t.test('a whole number of frames leaves no tail, whatever the policy', async (t) => {
   for (const tail of ['pad', 'short', 'drop'] as RechunkTail[]) {
     const stage = rechunk({ tail });
-    const out = await run(stage, splitFrame(noise(16000, 1, 1600, 5), () => 123));
+    const out = await run(
+      stage,
+      splitFrame(noise(16000, 1, 1600, 5), () => 123),
+    );
     t.equal(out.length, 10, tail);
     t.same(stage.stats, { framesIn: 14, framesOut: 10, paddedSamples: 0, droppedSamples: 0 });
   }
 });
 
-t.test('other frame durations: 20 ms at 22.05 kHz is 441 samples, 2.5 ms at 48 kHz is 120, 0.3 ms at 10 kHz is 3', async (t) => {
-  const a = await run(rechunk({ frameMs: 20 }), splitFrame(noise(22050, 1, 4410, 1), () => 1000));
-  t.same(
-    a.map((f) => f.samplesPerChannel),
-    Array(10).fill(441),
-  );
-  const b = await run(rechunk({ frameMs: 2.5, tail: 'drop' }), [noise(48000, 2, 1000, 2)]);
-  t.same(
-    b.map((f) => f.samplesPerChannel),
-    Array(8).fill(120),
-  );
-  const c = await run(rechunk({ frameMs: 0.3 }), [noise(10000, 1, 9, 3)]);
-  t.same(
-    c.map((f) => f.samplesPerChannel),
-    [3, 3, 3],
-    '10 kHz × 0.3 ms is 3 samples, despite floating point',
-  );
-});
+t.test(
+  'other frame durations: 20 ms at 22.05 kHz is 441 samples, 2.5 ms at 48 kHz is 120, 0.3 ms at 10 kHz is 3',
+  async (t) => {
+    const a = await run(
+      rechunk({ frameMs: 20 }),
+      splitFrame(noise(22050, 1, 4410, 1), () => 1000),
+    );
+    t.same(
+      a.map((f) => f.samplesPerChannel),
+      Array(10).fill(441),
+    );
+    const b = await run(rechunk({ frameMs: 2.5, tail: 'drop' }), [noise(48000, 2, 1000, 2)]);
+    t.same(
+      b.map((f) => f.samplesPerChannel),
+      Array(8).fill(120),
+    );
+    const c = await run(rechunk({ frameMs: 0.3 }), [noise(10000, 1, 9, 3)]);
+    t.same(
+      c.map((f) => f.samplesPerChannel),
+      [3, 3, 3],
+      '10 kHz × 0.3 ms is 3 samples, despite floating point',
+    );
+  },
+);
 
 t.test('owned frames that are exactly one output frame pass through without a copy', async (t) => {
   const frames = splitFrame(sine(48000, 1, 440, 50), () => 480);
   const out = await run(rechunk(), frames);
   t.equal(out.length, 5);
-  t.ok(out.every((f, i) => f === frames[i]), 'the same objects');
+  t.ok(
+    out.every((f, i) => f === frames[i]),
+    'the same objects',
+  );
   const view = new AudioFrame(new Int16Array(960).subarray(480), 48000, 1, 480);
   const [copied] = await run(rechunk(), [view]);
   t.not(copied, view, 'a view is copied');
@@ -211,7 +236,14 @@ t.test('destroy drops the remainder', async (t) => {
 });
 
 t.test('bad options are ConfigErrors thrown by the constructor', async (t) => {
-  for (const o of [{ frameMs: 0 }, { frameMs: -10 }, { frameMs: NaN }, { frameMs: Infinity }, { frameMs: '10' }, { tail: 'pad it' }]) {
+  for (const o of [
+    { frameMs: 0 },
+    { frameMs: -10 },
+    { frameMs: NaN },
+    { frameMs: Infinity },
+    { frameMs: '10' },
+    { tail: 'pad it' },
+  ]) {
     t.throws(() => rechunk(o as never), { name: 'ConfigError', code: 'ERR_RECHUNK_CONFIG' }, JSON.stringify(o));
   }
 });

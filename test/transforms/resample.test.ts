@@ -118,7 +118,12 @@ for (const rate of [8000, 16000, 22050, 24000, 44100]) {
 t.test('48 kHz → 16 kHz: a 12 kHz tone is removed (aliasing ≤ −85 dBc)', async (t) => {
   const inputLevel = 20 * Math.log10(0.9);
   const tone = sine(48000, 1, 12000, 1000, 0.9);
-  const y = concatFrames(await run(resample({ sampleRate: 16000, channels: 1 }), splitFrame(tone, () => 480)));
+  const y = concatFrames(
+    await run(
+      resample({ sampleRate: 16000, channels: 1 }),
+      splitFrame(tone, () => 480),
+    ),
+  );
   t.equal(y.length, 16000);
   const residual = levelDb(y.subarray(320, -320)) - inputLevel;
   t.ok(residual <= -85, `everything left of the 12 kHz tone: ${residual.toFixed(1)} dBc ≤ −85`);
@@ -131,7 +136,12 @@ t.test('48 kHz → 16 kHz: a 12 kHz tone is removed (aliasing ≤ −85 dBc)', a
     1,
     48000,
   );
-  const z = concatFrames(await run(resample({ sampleRate: 16000, channels: 1 }), splitFrame(mixed, () => 480)));
+  const z = concatFrames(
+    await run(
+      resample({ sampleRate: 16000, channels: 1 }),
+      splitFrame(mixed, () => 480),
+    ),
+  );
   const mid = z.subarray(320, -320);
   const alias = toneLevelDb(mid, 16000, 4000) - inputLevel;
   t.ok(alias <= -85, `4 kHz alias ${alias.toFixed(1)} dBc ≤ −85`);
@@ -139,7 +149,12 @@ t.test('48 kHz → 16 kHz: a 12 kHz tone is removed (aliasing ≤ −85 dBc)', a
   t.ok(Math.abs(kept) < 0.1, `the 997 Hz carrier passes at ${kept.toFixed(3)} dB`);
 
   // The measurement can fail: quality 1 lets the alias through.
-  const low = concatFrames(await run(resample({ sampleRate: 16000, channels: 1, quality: 1 }), splitFrame(mixed, () => 480)));
+  const low = concatFrames(
+    await run(
+      resample({ sampleRate: 16000, channels: 1, quality: 1 }),
+      splitFrame(mixed, () => 480),
+    ),
+  );
   const lowAlias = toneLevelDb(low.subarray(320, -320), 16000, 4000) - inputLevel;
   t.ok(lowAlias > -85, `quality 1 aliases at ${lowAlias.toFixed(1)} dBc (so the quality option reaches the engine)`);
 });
@@ -170,7 +185,10 @@ t.test('output length = input × ratio after flush, for random sizes and pairs',
   ] as const) {
     const n = 1000 + Math.floor(rand() * 20000);
     const input = noise(inRate, 2, n, inRate);
-    const out = await run(resample({ sampleRate: outRate, channels: 2 }), splitFrame(input, () => 1 + rand() * 3000));
+    const out = await run(
+      resample({ sampleRate: outRate, channels: 2 }),
+      splitFrame(input, () => 1 + rand() * 3000),
+    );
     const got = concatFrames(out).length / 2;
     t.equal(got, Math.ceil((n * outRate) / inRate), `${inRate}→${outRate}: ${n} → ${got}`);
   }
@@ -180,14 +198,26 @@ t.test('equal rates: no engine; mono→stereo duplicates, stereo→mono averages
   const mono = noise(16000, 1, 1600, 11);
   mono.data[0] = -32768;
   mono.data[1] = 32767;
-  const up = concatFrames(await run(resample({ sampleRate: 16000, channels: 2 }), splitFrame(mono, () => 160)));
+  const up = concatFrames(
+    await run(
+      resample({ sampleRate: 16000, channels: 2 }),
+      splitFrame(mono, () => 160),
+    ),
+  );
   t.same(channel(up, 2, 0), mono.data, 'left = mono');
   t.same(channel(up, 2, 1), mono.data, 'right = mono');
 
   const stereo = noise(16000, 2, 1600, 12);
   stereo.data.set([-32768, -32768, 32767, 32767, -32768, 32767, 1, 2, -1, -2, 3, 4, -3, -4], 0);
-  const down = concatFrames(await run(resample({ sampleRate: 16000, channels: 1 }), splitFrame(stereo, () => 160)));
-  const expected = Int16Array.from({ length: 1600 }, (_, i) => roundHalfEven((stereo.data[2 * i]! + stereo.data[2 * i + 1]!) / 2));
+  const down = concatFrames(
+    await run(
+      resample({ sampleRate: 16000, channels: 1 }),
+      splitFrame(stereo, () => 160),
+    ),
+  );
+  const expected = Int16Array.from({ length: 1600 }, (_, i) =>
+    roundHalfEven((stereo.data[2 * i]! + stereo.data[2 * i + 1]!) / 2),
+  );
   t.same(down, expected, 'mono = (L + R) / 2 rounded to nearest, ties to even');
   t.same(Array.from(down.subarray(0, 7)), [-32768, 32767, 0, 2, -2, 4, -4]);
 
@@ -195,7 +225,9 @@ t.test('equal rates: no engine; mono→stereo duplicates, stereo→mono averages
   const one = concatFrames(await run(resample({ sampleRate: 8000, channels: 1 }), [four]));
   t.same(
     one,
-    Int16Array.from({ length: 800 }, (_, i) => roundHalfEven(four.data.subarray(4 * i, 4 * i + 4).reduce((a, b) => a + b, 0) / 4)),
+    Int16Array.from({ length: 800 }, (_, i) =>
+      roundHalfEven(four.data.subarray(4 * i, 4 * i + 4).reduce((a, b) => a + b, 0) / 4),
+    ),
     '4 → 1 channels averages too',
   );
 
@@ -221,14 +253,24 @@ t.test('equal rates: a frame that is a view into a larger buffer comes out owned
 
 t.test('mixing and resampling together: the engine runs on the smaller channel count', async (t) => {
   const stereo = sine(16000, 2, 997, 500, 0.9);
-  const mono = concatFrames(await run(resample({ sampleRate: 48000, channels: 1 }), splitFrame(stereo, () => 160)));
+  const mono = concatFrames(
+    await run(
+      resample({ sampleRate: 48000, channels: 1 }),
+      splitFrame(stereo, () => 160),
+    ),
+  );
   t.equal(mono.length, 24000);
   const ideal = idealSine(48000, 997, 24000, 0.9);
   const s1 = snrDb(mono.subarray(480, -480), ideal.subarray(480, -480));
   t.ok(s1 >= 85, `stereo 16k → mono 48k: SNR ${s1.toFixed(1)} dB`);
 
   const m = sine(8000, 1, 997, 500, 0.9);
-  const st = concatFrames(await run(resample({ sampleRate: 48000, channels: 2 }), splitFrame(m, () => 80)));
+  const st = concatFrames(
+    await run(
+      resample({ sampleRate: 48000, channels: 2 }),
+      splitFrame(m, () => 80),
+    ),
+  );
   t.same(channel(st, 2, 0), channel(st, 2, 1), 'mono 8k → stereo 48k: identical channels');
   const s2 = snrDb(channel(st, 2, 0).subarray(480, -480), ideal.subarray(480, -480));
   t.ok(s2 >= 85, `mono 8k → stereo 48k: SNR ${s2.toFixed(1)} dB`);
@@ -261,7 +303,10 @@ t.test('slow consumer: the stage holds one frame each side, and bufferedMs count
   await new Promise((r) => setImmediate(r));
   t.equal(stage.readableLength, 1, 'one converted frame waits for the reader');
   t.equal(stage.writableLength, 3, 'the rest waits, unconverted, on the writable side');
-  t.ok(Math.abs(stage.bufferedMs - 30) < 0.01, `bufferedMs ${stage.bufferedMs.toFixed(3)} = the 30 ms written, none read`);
+  t.ok(
+    Math.abs(stage.bufferedMs - 30) < 0.01,
+    `bufferedMs ${stage.bufferedMs.toFixed(3)} = the 30 ms written, none read`,
+  );
   stage.end();
   const out: AudioFrame[] = [];
   for await (const f of stage) out.push(f as AudioFrame);
@@ -313,25 +358,41 @@ t.test('bad input is a FrameFormatError on the stream', async (t) => {
     ['a fractional sample rate', [new AudioFrame(new Int16Array(10), 16000.5, 1, 10)], 1, 'ERR_FRAME_FORMAT'],
     ['2 → 3 channels', [sine(16000, 2, 440, 10)], 3, 'ERR_CHANNEL_MIX'],
     ['a non-frame after good frames', [sine(16000, 1, 440, 10), 'x'], 1, 'ERR_NOT_A_FRAME'],
-    ['a change to an unmixable channel count', [sine(16000, 1, 440, 10), sine(16000, 2, 440, 10)], 3, 'ERR_CHANNEL_MIX'],
+    [
+      'a change to an unmixable channel count',
+      [sine(16000, 1, 440, 10), sine(16000, 2, 440, 10)],
+      3,
+      'ERR_CHANNEL_MIX',
+    ],
   ];
   for (const [what, frames, channels, code] of cases) {
     await t.rejects(run(resample({ sampleRate: 48000, channels }), frames), { name: 'FrameFormatError', code }, what);
   }
 });
 
-t.test('impossible rates are typed errors, never a WebAssembly RuntimeError (a 1 Hz WAV used to reach speex)', async (t) => {
-  t.throws(() => resample({ sampleRate: 1, channels: 1 }), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG' });
-  t.throws(() => resample({ sampleRate: 768001, channels: 1 }), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG' });
-  await loadSpeex();
-  t.throws(() => createResampler(1, 2, 48000), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG', message: /inRate/ });
-  t.throws(() => new SpeexResampler(65, 8000, 48000), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG', message: /channels/ });
-  for (const rate of [1, 2, 999]) {
-    const r = resample({ sampleRate: 48000, channels: 1 });
-    const err = await new Promise<Error & { code?: string }>((resolve) => {
-      r.on('error', resolve);
-      r.write(new AudioFrame(new Int16Array(1), rate, 1, 1));
+t.test(
+  'impossible rates are typed errors, never a WebAssembly RuntimeError (a 1 Hz WAV used to reach speex)',
+  async (t) => {
+    t.throws(() => resample({ sampleRate: 1, channels: 1 }), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG' });
+    t.throws(() => resample({ sampleRate: 768001, channels: 1 }), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG' });
+    await loadSpeex();
+    t.throws(() => createResampler(1, 2, 48000), {
+      name: 'ConfigError',
+      code: 'ERR_RESAMPLE_CONFIG',
+      message: /inRate/,
     });
-    t.match(err, { name: 'FrameFormatError', code: 'ERR_FRAME_FORMAT' }, `a ${rate} Hz frame`);
-  }
-});
+    t.throws(() => new SpeexResampler(65, 8000, 48000), {
+      name: 'ConfigError',
+      code: 'ERR_RESAMPLE_CONFIG',
+      message: /channels/,
+    });
+    for (const rate of [1, 2, 999]) {
+      const r = resample({ sampleRate: 48000, channels: 1 });
+      const err = await new Promise<Error & { code?: string }>((resolve) => {
+        r.on('error', resolve);
+        r.write(new AudioFrame(new Int16Array(1), rate, 1, 1));
+      });
+      t.match(err, { name: 'FrameFormatError', code: 'ERR_FRAME_FORMAT' }, `a ${rate} Hz frame`);
+    }
+  },
+);

@@ -34,10 +34,16 @@ export function probeFlac(b: Uint8Array): ContainerInfo | undefined {
   let at = start + 4;
   let info: StreamInfo | undefined;
   for (;;) {
-    if (at + 4 > b.length) return { kind: 'flac', ...(info ? fields(info) : {}), truncated: 'the input ends inside the metadata blocks' };
+    if (at + 4 > b.length)
+      return { kind: 'flac', ...(info ? fields(info) : {}), truncated: 'the input ends inside the metadata blocks' };
     const last = (b[at]! & 0x80) !== 0;
     const size = (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
-    if (at + 4 + size > b.length) return { kind: 'flac', ...(info ? fields(info) : {}), truncated: `metadata block at byte ${at} runs past the end` };
+    if (at + 4 + size > b.length)
+      return {
+        kind: 'flac',
+        ...(info ? fields(info) : {}),
+        truncated: `metadata block at byte ${at} runs past the end`,
+      };
     if ((b[at]! & 0x7f) === 0) info = readStreamInfo(b, at + 4);
     at += 4 + size;
     if (last) break;
@@ -59,7 +65,12 @@ export function probeFlac(b: Uint8Array): ContainerInfo | undefined {
 }
 
 function fields(info: StreamInfo): Partial<ContainerInfo> {
-  return { codec: 'flac', sampleRate: info.sampleRate, channels: info.channels, ...(info.totalSamples > 0 ? { samplesPerChannel: info.totalSamples } : {}) };
+  return {
+    codec: 'flac',
+    sampleRate: info.sampleRate,
+    channels: info.channels,
+    ...(info.totalSamples > 0 ? { samplesPerChannel: info.totalSamples } : {}),
+  };
 }
 
 interface FrameHeader {
@@ -93,7 +104,7 @@ export function frameHeader(b: Uint8Array, at: number, end: number, info: Stream
   const variable = (b[at + 1]! & 1) === 1;
   const sizeCode = b[at + 2]! >> 4;
   const rateCode = b[at + 2]! & 0x0f;
-  if (sizeCode === 0 || rateCode === 15 || (b[at + 3]! >> 4) > 10 || (b[at + 3]! & 1) !== 0) return undefined;
+  if (sizeCode === 0 || rateCode === 15 || b[at + 3]! >> 4 > 10 || (b[at + 3]! & 1) !== 0) return undefined;
   let p = at + 4;
   // The frame (or sample) number, UTF-8-style coded: up to 6 (7 for sample numbers) bytes.
   const lead = b[p]!;

@@ -28,7 +28,8 @@ export function probeMp4(b: Uint8Array): ContainerInfo | undefined {
     at = box.end;
   }
   // Either may come first; a file that ends before both are there is cut.
-  if (!seen.has('moov') || !seen.has('mdat')) info.truncated = `the input ends before the ${seen.has('moov') ? "'mdat'" : "'moov'"} box`;
+  if (!seen.has('moov') || !seen.has('mdat'))
+    info.truncated = `the input ends before the ${seen.has('moov') ? "'mdat'" : "'moov'"} box`;
   return info;
 }
 
@@ -42,7 +43,12 @@ function readBox(b: Uint8Array, at: number, limit: number): Box | undefined {
     bodyStart = at + 16;
   } else if (size === 0) size = limit - at; // to the end of the file
   if (size < bodyStart - at) size = Number.POSITIVE_INFINITY; // a size smaller than its own header: never ends
-  return { type: String.fromCharCode(b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!), start: at, bodyStart, end: at + size };
+  return {
+    type: String.fromCharCode(b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!),
+    start: at,
+    bodyStart,
+    end: at + size,
+  };
 }
 
 /** The first sound track inside moov: duration from mdhd, rate/channels/codec from its first sample entry. */
@@ -55,7 +61,10 @@ function readTracks(b: Uint8Array, moov: Box, info: ContainerInfo): void {
     const hdlr = parts.find((x) => x.type === 'hdlr');
     if (!hdlr || !hasTag(b, hdlr.bodyStart + 8, 'soun')) continue;
     const mdhd = parts.find((x) => x.type === 'mdhd');
-    const stbl = children(b, parts.find((x) => x.type === 'minf')).find((x) => x.type === 'stbl');
+    const stbl = children(
+      b,
+      parts.find((x) => x.type === 'minf'),
+    ).find((x) => x.type === 'stbl');
     const stsd = children(b, stbl).find((x) => x.type === 'stsd');
     // stsd: version/flags (4), entry count (4), then the first AudioSampleEntry box.
     const entry = stsd ? readBox(b, stsd.bodyStart + 8, stsd.end) : undefined;
@@ -67,9 +76,12 @@ function readTracks(b: Uint8Array, moov: Box, info: ContainerInfo): void {
     if (mdhd && mdhd.bodyStart + 32 <= b.length) {
       const v1 = b[mdhd.bodyStart] === 1;
       const timescale = u32be(b, mdhd.bodyStart + (v1 ? 20 : 12));
-      const duration = v1 ? u32be(b, mdhd.bodyStart + 24) * 2 ** 32 + u32be(b, mdhd.bodyStart + 28) : u32be(b, mdhd.bodyStart + 16);
+      const duration = v1
+        ? u32be(b, mdhd.bodyStart + 24) * 2 ** 32 + u32be(b, mdhd.bodyStart + 28)
+        : u32be(b, mdhd.bodyStart + 16);
       const rate = info.sampleRate ?? timescale;
-      if (timescale > 0 && duration > 0 && duration < 2 ** 53 - 1) info.samplesPerChannel = Math.ceil((duration * rate) / timescale);
+      if (timescale > 0 && duration > 0 && duration < 2 ** 53 - 1)
+        info.samplesPerChannel = Math.ceil((duration * rate) / timescale);
     }
     return;
   }
@@ -79,7 +91,7 @@ function children(b: Uint8Array, parent: Box | undefined): Box[] {
   if (!parent || !CONTAINERS.has(parent.type)) return [];
   const out: Box[] = [];
   const limit = Math.min(parent.end, b.length);
-  for (let at = parent.bodyStart; at < limit; ) {
+  for (let at = parent.bodyStart; at < limit;) {
     const box = readBox(b, at, limit);
     if (!box || box.end > limit) break;
     out.push(box);

@@ -4,7 +4,11 @@
  */
 import { endBeforeTrailingTags, hasTag, id3v2Size, u32be, type ContainerInfo } from './types.js';
 
-const MPEG_RATES: Record<number, readonly number[]> = { 3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000] };
+const MPEG_RATES: Record<number, readonly number[]> = {
+  3: [44100, 48000, 32000],
+  2: [22050, 24000, 16000],
+  0: [11025, 12000, 8000],
+};
 export const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 /** kbit/s by [MPEG-1?][layer 1..3][index]. */
 const BITRATES = {
@@ -34,14 +38,18 @@ export function mpegFrame(b: Uint8Array, at: number): (Frame & { mpeg1: boolean;
   const layerBits = (b[at + 1]! >> 1) & 3;
   const bitrateIndex = b[at + 2]! >> 4;
   const rateIndex = (b[at + 2]! >> 2) & 3;
-  if (version === 1 || layerBits === 0 || bitrateIndex === 0 || bitrateIndex === 15 || rateIndex === 3) return undefined;
+  if (version === 1 || layerBits === 0 || bitrateIndex === 0 || bitrateIndex === 15 || rateIndex === 3)
+    return undefined;
   const layer = 4 - layerBits;
   const mpeg1 = version === 3;
   const sampleRate = MPEG_RATES[version]![rateIndex]!;
   const kbps = (mpeg1 ? BITRATES.v1 : BITRATES.v2)[layer - 1]![bitrateIndex]!;
   const pad = (b[at + 2]! >> 1) & 1;
   const samples = layer === 1 ? 384 : layer === 2 || mpeg1 ? 1152 : 576;
-  const length = layer === 1 ? (Math.floor((12000 * kbps) / sampleRate) + pad) * 4 : Math.floor(((samples / 8) * 1000 * kbps) / sampleRate) + pad;
+  const length =
+    layer === 1
+      ? (Math.floor((12000 * kbps) / sampleRate) + pad) * 4
+      : Math.floor(((samples / 8) * 1000 * kbps) / sampleRate) + pad;
   return { length, samples, sampleRate, channels: b[at + 3]! >> 6 === 3 ? 1 : 2, mpeg1, layer };
 }
 
@@ -77,7 +85,8 @@ export function probeMpeg(b: Uint8Array): ContainerInfo | undefined {
     const adts = adtsFrame(b, at);
     if (adts && chained(b, at, adts.length, end, adtsFrame)) return walk(b, at, end, 'adts', adtsFrame, undefined);
     const mp3 = mpegFrame(b, at);
-    if (mp3 && chained(b, at, mp3.length, end, mpegFrame)) return walk(b, at, end, 'mp3', mpegFrame, declaredFrames(b, at, mp3));
+    if (mp3 && chained(b, at, mp3.length, end, mpegFrame))
+      return walk(b, at, end, 'mp3', mpegFrame, declaredFrames(b, at, mp3));
   }
   // An ID3v2 tag says MP3: no frame after it means the audio was cut off.
   return tag > 0 ? { kind: 'mp3', truncated: 'no complete MPEG audio frame after the ID3v2 tag' } : undefined;
@@ -87,7 +96,13 @@ export function probeMpeg(b: Uint8Array): ContainerInfo | undefined {
  * A frame at `at` is real if the next one follows it, or the input ends before the next header could (a cut
  * frame, or a one-frame file).
  */
-function chained(b: Uint8Array, at: number, length: number, end: number, parse: (b: Uint8Array, at: number) => Frame | undefined): boolean {
+function chained(
+  b: Uint8Array,
+  at: number,
+  length: number,
+  end: number,
+  parse: (b: Uint8Array, at: number) => Frame | undefined,
+): boolean {
   return at + length + 7 > end || parse(b, at + length) !== undefined;
 }
 
@@ -109,7 +124,8 @@ function walk(
     if (!f) {
       // A partial header at the very end is a cut frame; anything else after the frames is junk or a tag.
       const rest = end - at;
-      if (rest > 0 && rest < 7 && b[at] === 0xff && (rest === 1 || (b[at + 1]! & 0xe0) === 0xe0)) truncated = `the input ends inside a frame header at byte ${at}`;
+      if (rest > 0 && rest < 7 && b[at] === 0xff && (rest === 1 || (b[at + 1]! & 0xe0) === 0xe0))
+        truncated = `the input ends inside a frame header at byte ${at}`;
       break;
     }
     if (at + f.length > end) {
@@ -121,6 +137,13 @@ function walk(
     at += f.length;
   }
   // The Xing/Info frame carries no audio; its count covers the frames after it.
-  if (declared !== undefined && !truncated && frames - 1 < declared) truncated = `the Xing/Info header declares ${declared} frames, ${frames - 1} are present`;
-  return { kind, sampleRate: head.sampleRate, channels: head.channels, samplesPerChannel: samples, ...(truncated ? { truncated } : {}) };
+  if (declared !== undefined && !truncated && frames - 1 < declared)
+    truncated = `the Xing/Info header declares ${declared} frames, ${frames - 1} are present`;
+  return {
+    kind,
+    sampleRate: head.sampleRate,
+    channels: head.channels,
+    samplesPerChannel: samples,
+    ...(truncated ? { truncated } : {}),
+  };
 }

@@ -49,12 +49,14 @@ export function probeOgg(b: Uint8Array): ContainerInfo | undefined {
 
 /** Codec, rate and channels from the first packet of the first page. */
 function codecHeader(b: Uint8Array, at: number): Partial<ContainerInfo> {
-  if (hasTag(b, at, '\x01vorbis') && at + 16 <= b.length) return { codec: 'vorbis', channels: b[at + 11]!, sampleRate: u32le(b, at + 12) };
+  if (hasTag(b, at, '\x01vorbis') && at + 16 <= b.length)
+    return { codec: 'vorbis', channels: b[at + 11]!, sampleRate: u32le(b, at + 12) };
   if (hasTag(b, at, '\x7fFLAC') && hasTag(b, at + 9, 'fLaC')) {
     const s = readStreamInfo(b, at + 17);
     return s ? { codec: 'flac', channels: s.channels, sampleRate: s.sampleRate } : { codec: 'flac' };
   }
-  if (hasTag(b, at, 'OpusHead') && at + 16 <= b.length) return { codec: 'opus', channels: b[at + 9]!, sampleRate: 48000 };
+  if (hasTag(b, at, 'OpusHead') && at + 16 <= b.length)
+    return { codec: 'opus', channels: b[at + 9]!, sampleRate: 48000 };
   if (hasTag(b, at, 'Speex   ')) return { codec: 'speex' };
   return {};
 }

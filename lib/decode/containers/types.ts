@@ -25,9 +25,11 @@ export function hasTag(b: Uint8Array, at: number, s: string): boolean {
 }
 
 export const u16be = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
-export const u32be = (b: Uint8Array, at: number): number => ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+export const u32be = (b: Uint8Array, at: number): number =>
+  ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 export const u16le = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
-export const u32le = (b: Uint8Array, at: number): number => ((b[at + 3]! << 24) >>> 0) + ((b[at + 2]! << 16) | (b[at + 1]! << 8) | b[at]!);
+export const u32le = (b: Uint8Array, at: number): number =>
+  ((b[at + 3]! << 24) >>> 0) + ((b[at + 2]! << 16) | (b[at + 1]! << 8) | b[at]!);
 
 /** Size of an ID3v2 tag at the start of `b` (header, body and footer), 0 when there is none. */
 export function id3v2Size(b: Uint8Array): number {

@@ -16,7 +16,10 @@ export interface WavHeader extends ContainerInfo {
 const PLACEHOLDER_SIZE = 0x7ffff000;
 
 export function isWav(b: Uint8Array): boolean {
-  return (hasTag(b, 0, 'RIFF') || hasTag(b, 0, 'RIFX') || hasTag(b, 0, 'RF64') || hasTag(b, 0, 'BW64')) && hasTag(b, 8, 'WAVE');
+  return (
+    (hasTag(b, 0, 'RIFF') || hasTag(b, 0, 'RIFX') || hasTag(b, 0, 'RF64') || hasTag(b, 0, 'BW64')) &&
+    hasTag(b, 8, 'WAVE')
+  );
 }
 
 /** Walk the chunks in `head` (the file's first bytes) up to the data chunk. */
@@ -24,10 +27,11 @@ export function readWavHeader(head: Uint8Array): WavHeader | undefined {
   if (!isWav(head)) return undefined;
   const be = hasTag(head, 0, 'RIFX');
   const u16 = (at: number) => (be ? (head[at]! << 8) | head[at + 1]! : u16le(head, at));
-  const u32 = (at: number) => (be ? ((head[at]! << 24) >>> 0) + ((head[at + 1]! << 16) | (head[at + 2]! << 8) | head[at + 3]!) : u32le(head, at));
+  const u32 = (at: number) =>
+    be ? ((head[at]! << 24) >>> 0) + ((head[at + 1]! << 16) | (head[at + 2]! << 8) | head[at + 3]!) : u32le(head, at);
   const out: WavHeader = { kind: 'wav' };
   let ds64Data: number | undefined;
-  for (let at = 12; at + 8 <= head.length; ) {
+  for (let at = 12; at + 8 <= head.length;) {
     const size = u32(at + 4);
     const body = at + 8;
     if (hasTag(head, at, 'fmt ') && body + 16 <= head.length) {

@@ -6,7 +6,6 @@ import t from 'tap';
 import { findCut, type StretchSearch } from '../../../lib/jitter/timeStretch.js';
 import { rng } from '../../sim/producer.js';
 
-const RATE = 48000;
 const search = (decimation: number): StretchSearch => ({
   minLag: 120, // 2.5 ms
   maxLag: 720, // 15 ms
@@ -57,7 +56,10 @@ t.test('voiced audio: the decimated search cuts whole periods, as well as the fu
     t.ok(fast > 0, `period ${period}: a cut (${fast}; full search ${full})`);
     const off = Math.min(fast % period, period - (fast % period));
     t.ok(off <= 1, `period ${period}: the cut is a whole number of periods (${fast}, off by ${off})`);
-    t.ok(correlation(x, fast, 240) >= Math.min(correlation(x, full, 240), 0.999) - 0.002, 'as good a match as the full search');
+    t.ok(
+      correlation(x, fast, 240) >= Math.min(correlation(x, full, 240), 0.999) - 0.002,
+      'as good a match as the full search',
+    );
   }
 });
 

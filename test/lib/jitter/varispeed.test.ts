@@ -35,12 +35,25 @@ t.test('nominal: the input comes out sample for sample, `latency` samples later'
 });
 
 t.test('ratio changes in and out of the dead band: no glitch, samples accounted', async (t) => {
-  for (const [rate, hz] of [[48000, 1000], [8000, 440], [16000, 3000]] as const) {
+  for (const [rate, hz] of [
+    [48000, 1000],
+    [8000, 440],
+    [16000, 3000],
+  ] as const) {
     const vs = new Varispeed(1, rate, 3);
     const det = new GlitchDetector({ sampleRate: rate, frequency: hz, amplitude: A });
     const chunk = rate / 50;
     // (seconds, ratio): nominal, faster, nominal, slower, barely outside the band, nominal
-    const plan: [number, number][] = [[1, 1], [1, 1.005], [2, 1], [1, 0.995], [1, 1 + 2 * BYPASS_PPM * 1e-6], [2, 1], [0.5, 1.01], [1, 1]];
+    const plan: [number, number][] = [
+      [1, 1],
+      [1, 1.005],
+      [2, 1],
+      [1, 0.995],
+      [1, 1 + 2 * BYPASS_PPM * 1e-6],
+      [2, 1],
+      [0.5, 1.01],
+      [1, 1],
+    ];
     let pos = 0;
     let outN = 0;
     let handOvers = 0;
@@ -59,7 +72,11 @@ t.test('ratio changes in and out of the dead band: no glitch, samples accounted'
     t.ok(handOvers >= 6, `${rate} Hz: ${handOvers} hand-overs between delay line and filter`);
     // skip the filter's leading zeros (the start of the stream)
     const glitches = det.events.filter((e) => e.at > vs.latency + 10);
-    t.equal(glitches.length, 0, `${rate} Hz, ${hz} Hz tone: no glitch (largest clean residual ${det.maxCleanResidual.toFixed(3)})`);
+    t.equal(
+      glitches.length,
+      0,
+      `${rate} Hz, ${hz} Hz tone: no glitch (largest clean residual ${det.maxCleanResidual.toFixed(3)})`,
+    );
     t.equal(outN, pos + vs.inserted - vs.removed, 'output = input + inserted − removed');
     t.ok(vs.removed > 0.004 * rate && vs.inserted > 0.004 * rate, `${vs.removed} removed, ${vs.inserted} inserted`);
     t.ok(vs.bypassedSamples > 0.5 * pos, `${((100 * vs.bypassedSamples) / pos).toFixed(0)} % bypassed`);
