@@ -136,14 +136,18 @@ export type {
 } from './gateway/connection.js';
 export { CloseCode, ProtocolError } from './gateway/protocols/protocol.js';
 export {
-  TwilioStream,
+  TwilioParser,
+  /** @deprecated renamed TwilioParser (it parses messages; it is not a stream) */
+  TwilioParser as TwilioStream,
   TWILIO_FORMAT,
   type TwilioEvent,
   type TwilioStart,
   type TwilioStats,
 } from './gateway/protocols/twilio.js';
 export {
-  RawPcmStream,
+  RawPcmParser,
+  /** @deprecated renamed RawPcmParser (it parses messages; it is not a stream) */
+  RawPcmParser as RawPcmStream,
   pcmFormat,
   pcmFormatFromQuery,
   type PcmFormat,

@@ -1,7 +1,7 @@
 /**
  * One WebSocket connection of the gateway: its protocol state, its audio pipeline and its stats.
  *
- *   ws message ─► TwilioStream | RawPcmStream ─► decodePcm ─► jitterBuffer ─► [resample ─► rechunk(10 ms)]
+ *   ws message ─► TwilioParser | RawPcmParser ─► decodePcm ─► jitterBuffer ─► [resample ─► rechunk(10 ms)]
  *                                                 ─► sink (a published track, or the loopback)
  *
  * (the chain and why the jitter buffer runs at the caller's rate: chain.ts)
@@ -26,8 +26,8 @@ import { InvalidAudioError, toError, UnsupportedFormatError } from '../lib/error
 import type { JitterBufferOptions, JitterStats } from '../transforms/jitterBuffer.js';
 import { callChain, trackRate, type CallChain } from './chain.js';
 import { CloseCode, closeReason, ProtocolError } from './protocols/protocol.js';
-import { TWILIO_FORMAT, TwilioStream, parseJson, type TwilioStart } from './protocols/twilio.js';
-import { RawPcmStream, type PcmFormat } from './protocols/rawPcm.js';
+import { TWILIO_FORMAT, TwilioParser, parseJson, type TwilioStart } from './protocols/twilio.js';
+import { RawPcmParser, type PcmFormat } from './protocols/rawPcm.js';
 
 export type GatewayProtocol = 'twilio' | 'pcm';
 
@@ -100,7 +100,7 @@ export interface ConnectionRecord {
   frames: number;
   close: { code: number; reason: string; by: 'client' | 'gateway' };
   error: { code: string; message: string } | null;
-  twilio?: TwilioStream['stats'] & { otherTrack: number };
+  twilio?: TwilioParser['stats'] & { otherTrack: number };
   jitter: JitterStats | null;
   sink: unknown;
 }
@@ -114,8 +114,8 @@ export class GatewayConnection {
   readonly #openedAt = new Date();
   readonly #t0: number;
   #protocol: GatewayProtocol | null = null;
-  #twilio: TwilioStream | undefined;
-  #pcm: RawPcmStream | undefined;
+  #twilio: TwilioParser | undefined;
+  #pcm: RawPcmParser | undefined;
   #format: PcmFormat | null = null;
   #chain: CallChain | undefined;
   #jitterStats: JitterStats | undefined;
@@ -268,20 +268,20 @@ export class GatewayConnection {
     else this.#onPcm(this.#usePcm().handleObject(msg));
   }
 
-  #useTwilio(): TwilioStream {
+  #useTwilio(): TwilioParser {
     this.#protocol = 'twilio';
-    return (this.#twilio = new TwilioStream());
+    return (this.#twilio = new TwilioParser());
   }
 
-  #usePcm(format?: PcmFormat): RawPcmStream {
+  #usePcm(format?: PcmFormat): RawPcmParser {
     if (this.#opts.authorizeStart) throw unauthorized('raw PCM must present the secret when it connects');
     this.#protocol = 'pcm';
-    this.#pcm = new RawPcmStream(format);
+    this.#pcm = new RawPcmParser(format);
     if (format) this.#start(format);
     return this.#pcm;
   }
 
-  #onTwilio(ev: ReturnType<TwilioStream['handleMessage']>): void {
+  #onTwilio(ev: ReturnType<TwilioParser['handleMessage']>): void {
     switch (ev.event) {
       case 'start':
         if (this.#opts.authorizeStart) {
@@ -301,7 +301,7 @@ export class GatewayConnection {
     }
   }
 
-  #onPcm(ev: ReturnType<RawPcmStream['handleMessage']>): void {
+  #onPcm(ev: ReturnType<RawPcmParser['handleMessage']>): void {
     if (ev.kind === 'format') this.#start(ev.format);
     else if (ev.bytes.length > 0) this.#write(ev.bytes);
   }

@@ -174,48 +174,8 @@ export class LiveKitSink extends Writable {
   };
 
   constructor(opts: LiveKitSinkOptions = {}) {
-    const highWaterMark = opts.highWaterMark ?? 1;
-    if (!Number.isInteger(highWaterMark) || highWaterMark < 0) {
-      throw new ConfigError('ERR_SINK_OPTIONS', `highWaterMark must be a non-negative integer, got ${highWaterMark}`);
-    }
-    if (opts.fastCapture !== undefined && typeof opts.fastCapture !== 'boolean') {
-      throw new ConfigError('ERR_SINK_OPTIONS', `fastCapture must be a boolean, got ${String(opts.fastCapture)}`);
-    }
-    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
-      throw new ConfigError('ERR_SINK_OPTIONS', 'signal must be an AbortSignal');
-    }
-    const given = opts.source;
-    if (given !== undefined && !(given instanceof AudioSource)) {
-      throw new ConfigError('ERR_SINK_OPTIONS', 'source must be an AudioSource from @livekit/rtc-node');
-    }
-    const sampleRate = given?.sampleRate ?? opts.sampleRate ?? 48000;
-    const channels = given?.numChannels ?? opts.channels ?? 1;
-    const queueSizeMs = given?.queueSize ?? opts.queueSizeMs ?? DEFAULT_QUEUE_SIZE_MS;
-    if (given !== undefined) {
-      for (const [name, asked, actual] of [
-        ['sampleRate', opts.sampleRate, sampleRate],
-        ['channels', opts.channels, channels],
-        ['queueSizeMs', opts.queueSizeMs, queueSizeMs],
-      ] as const) {
-        if (asked !== undefined && asked !== actual) {
-          throw new ConfigError('ERR_SINK_OPTIONS', `${name} ${asked} contradicts the given source's ${actual}`);
-        }
-      }
-    }
-    checkSourceOptions(sampleRate, channels, queueSizeMs);
+    const { highWaterMark, given, sampleRate, channels, queueSizeMs, prebufferMs } = resolveSinkOptions(opts);
     const frameSize = (sampleRate * TICK_MS) / 1000;
-    if (queueSizeMs !== 0 && opts.pacer !== undefined) {
-      throw new ConfigError('ERR_SINK_OPTIONS', 'pacer is for direct mode (queueSizeMs: 0) only');
-    }
-    const prebufferMs = opts.prebufferMs ?? 0;
-    if (!(prebufferMs >= 0) || !Number.isFinite(prebufferMs) || (queueSizeMs === 0 && prebufferMs > 0)) {
-      throw new ConfigError(
-        'ERR_SINK_OPTIONS',
-        `prebufferMs must be a finite number ≥ 0, and 0 in direct mode (the default; buffered mode needs ` +
-          `queueSizeMs ≥ 10); got ${opts.prebufferMs}`,
-      );
-    }
-
     super({ objectMode: true, highWaterMark });
     this.#clock = opts.clock ?? realClock;
     this.source = given ?? new AudioSource(sampleRate, channels, queueSizeMs);
@@ -529,6 +489,51 @@ export class LiveKitSink extends Writable {
     this.#sourceClosed = true;
     await this.source.close();
   }
+}
+
+/** The options checked and completed, before any native object exists; throws ConfigError (ERR_SINK_OPTIONS). */
+function resolveSinkOptions(opts: LiveKitSinkOptions) {
+  const highWaterMark = opts.highWaterMark ?? 1;
+  if (!Number.isInteger(highWaterMark) || highWaterMark < 0) {
+    throw new ConfigError('ERR_SINK_OPTIONS', `highWaterMark must be a non-negative integer, got ${highWaterMark}`);
+  }
+  if (opts.fastCapture !== undefined && typeof opts.fastCapture !== 'boolean') {
+    throw new ConfigError('ERR_SINK_OPTIONS', `fastCapture must be a boolean, got ${String(opts.fastCapture)}`);
+  }
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
+    throw new ConfigError('ERR_SINK_OPTIONS', 'signal must be an AbortSignal');
+  }
+  const given = opts.source;
+  if (given !== undefined && !(given instanceof AudioSource)) {
+    throw new ConfigError('ERR_SINK_OPTIONS', 'source must be an AudioSource from @livekit/rtc-node');
+  }
+  const sampleRate = given?.sampleRate ?? opts.sampleRate ?? 48000;
+  const channels = given?.numChannels ?? opts.channels ?? 1;
+  const queueSizeMs = given?.queueSize ?? opts.queueSizeMs ?? DEFAULT_QUEUE_SIZE_MS;
+  if (given !== undefined) {
+    for (const [name, asked, actual] of [
+      ['sampleRate', opts.sampleRate, sampleRate],
+      ['channels', opts.channels, channels],
+      ['queueSizeMs', opts.queueSizeMs, queueSizeMs],
+    ] as const) {
+      if (asked !== undefined && asked !== actual) {
+        throw new ConfigError('ERR_SINK_OPTIONS', `${name} ${asked} contradicts the given source's ${actual}`);
+      }
+    }
+  }
+  checkSourceOptions(sampleRate, channels, queueSizeMs);
+  if (queueSizeMs !== 0 && opts.pacer !== undefined) {
+    throw new ConfigError('ERR_SINK_OPTIONS', 'pacer is for direct mode (queueSizeMs: 0) only');
+  }
+  const prebufferMs = opts.prebufferMs ?? 0;
+  if (!(prebufferMs >= 0) || !Number.isFinite(prebufferMs) || (queueSizeMs === 0 && prebufferMs > 0)) {
+    throw new ConfigError(
+      'ERR_SINK_OPTIONS',
+      `prebufferMs must be a finite number ≥ 0, and 0 in direct mode (the default; buffered mode needs ` +
+        `queueSizeMs ≥ 10); got ${opts.prebufferMs}`,
+    );
+  }
+  return { highWaterMark, given, sampleRate, channels, queueSizeMs, prebufferMs };
 }
 
 function checkSourceOptions(sampleRate: number, channels: number, queueSizeMs: number): void {

@@ -22,7 +22,13 @@ import { ConfigError, toError } from '../lib/errors.js';
 import { AudioFrame } from '../lib/frames.js';
 import { loadSpeex } from '../lib/speex.js';
 import { readableQueuedMs, writableQueuedMs, type HoldsAudio } from '../lib/stats.js';
-import { JitterCore, resolveJitterOptions, type JitterOptions, type JitterStats } from '../lib/jitter/core.js';
+import {
+  JitterCore,
+  idleJitterStats,
+  resolveJitterOptions,
+  type JitterOptions,
+  type JitterStats,
+} from '../lib/jitter/core.js';
 
 export { JitterCore };
 export type { JitterOptions, JitterPacket, JitterInput, JitterStats } from '../lib/jitter/core.js';
@@ -73,33 +79,7 @@ export class JitterBuffer extends Duplex implements HoldsAudio {
   /** NetEq-style counters (see JitterStats); all zero before the first frame when the format is not given. */
   get stats(): JitterStats {
     if (this.#core) return this.#core.stats;
-    const target = resolveJitterOptions(this.#options).targetDelayMs;
-    return {
-      state: 'idle',
-      currentDelayMs: 0,
-      targetDelayMs: target,
-      jitterMs: NaN,
-      packetMs: NaN,
-      samplesIn: 0,
-      samplesOut: 0,
-      samplesInserted: 0,
-      samplesRemoved: 0,
-      timeStretchSamples: 0,
-      concealedSamples: 0,
-      concealmentEvents: 0,
-      idleSamples: 0,
-      droppedSamples: 0,
-      dropped: { late: 0, duplicate: 0, overflow: 0, stale: 0 },
-      late: 0,
-      duplicates: 0,
-      reordered: 0,
-      lostPackets: 0,
-      resyncs: 0,
-      heldSamples: 0,
-      driftPpm: 0,
-      ratio: 1,
-      varispeedShare: 0,
-    };
+    return idleJitterStats(resolveJitterOptions(this.#options).targetDelayMs);
   }
 
   /** Audio held: the current delay, plus anything in the stream buffers (normally nothing). */

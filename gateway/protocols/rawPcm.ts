@@ -61,7 +61,7 @@ export function pcmFormat(decl: {
 export type RawPcmEvent = { kind: 'format'; format: PcmFormat } | { kind: 'audio'; bytes: Buffer };
 
 /** One raw-PCM connection's message validation. */
-export class RawPcmStream {
+export class RawPcmParser {
   #format: PcmFormat | undefined;
 
   constructor(format?: PcmFormat) {

@@ -12,7 +12,7 @@
  *   {"event":"stop","sequenceNumber":"…","streamSid":"MZ…","stop":{…}}
  *
  * Numbers arrive as decimal strings. Media is 20 ms of 8 kHz mono µ-law (160 bytes) per message.
- * `TwilioStream` validates one connection's messages in order and throws ProtocolError for anything off;
+ * `TwilioParser` validates one connection's messages in order and throws ProtocolError for anything off;
  * sequence gaps and repeats are counted, not fatal (Twilio may drop media under load).
  */
 import { CloseCode, numberFrom, ProtocolError, shown } from './protocol.js';
@@ -62,7 +62,7 @@ export const TWILIO_FORMAT = { encoding: 'mulaw', sampleRate: 8000, channels: 1 
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-export class TwilioStream {
+export class TwilioParser {
   readonly stats: TwilioStats = {
     messages: 0,
     media: 0,

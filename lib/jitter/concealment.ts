@@ -22,7 +22,7 @@ export function fadeIn(data: Int16Array, channels: number, fadeFrames: number): 
 
 /** Fade in the first `fadeFrames` frames at the head of the queue (before playing resumes). */
 export function fadeInHead(queue: SampleQueue, fadeFrames: number): void {
-  const n = Math.min(fadeFrames, queue.frames);
+  const n = Math.min(fadeFrames, queue.samples);
   queue.mapHead(n, (i, v) => Math.round(v * fadeGain(i, n)));
 }
 

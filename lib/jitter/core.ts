@@ -97,6 +97,36 @@ export interface JitterStats {
 
 const FADE_MS = 5;
 const QUIET_RMS = 104; // −50 dBFS
+/** The stats of a jitter buffer that has had no input yet (its format still unknown). */
+export function idleJitterStats(targetDelayMs: number): JitterStats {
+  return {
+    state: 'idle',
+    currentDelayMs: 0,
+    targetDelayMs,
+    jitterMs: NaN,
+    packetMs: NaN,
+    samplesIn: 0,
+    samplesOut: 0,
+    samplesInserted: 0,
+    samplesRemoved: 0,
+    timeStretchSamples: 0,
+    concealedSamples: 0,
+    concealmentEvents: 0,
+    idleSamples: 0,
+    droppedSamples: 0,
+    dropped: { late: 0, duplicate: 0, overflow: 0, stale: 0 },
+    late: 0,
+    duplicates: 0,
+    reordered: 0,
+    lostPackets: 0,
+    resyncs: 0,
+    heldSamples: 0,
+    driftPpm: 0,
+    ratio: 1,
+    varispeedShare: 0,
+  };
+}
+
 /** pulls without a time-stretch search after one that found no cut (30 ms: the search is the costliest step of a pull) */
 const SEARCH_PAUSE = 3;
 /** a gap between pulls longer than this means the sink itself stalled */
@@ -164,7 +194,7 @@ export class JitterCore {
   #vs: Varispeed;
   #fade: number;
   #stretch: StretchSearch;
-  #capFrames: number;
+  #capSamples: number;
   #state: JitterStats['state'] = 'idle';
   #ended = false;
   #targetMs: number;
@@ -198,27 +228,27 @@ export class JitterCore {
     this.#rate = o.sampleRate;
     this.frameSize = o.sampleRate / 100;
     this.#queue = new SampleQueue(o.channels);
-    this.#reorder = new Reorderer(this.#frames(o.maxDelayMs));
+    this.#reorder = new Reorderer(this.#samplesIn(o.maxDelayMs));
     this.#estimator = new DelayEstimator({ maxMs: o.maxDelayMs });
     this.#loop = new DriftController({ frameMs: 10, maxCorrection: o.maxCorrection });
     this.#vs = new Varispeed(o.channels, o.sampleRate, o.quality);
-    this.#fade = this.#frames(FADE_MS);
+    this.#fade = this.#samplesIn(FADE_MS);
     this.#stretch = {
-      minLag: this.#frames(2.5),
-      maxLag: this.#frames(15),
+      minLag: this.#samplesIn(2.5),
+      maxLag: this.#samplesIn(15),
       window: this.#fade,
       quietRms: QUIET_RMS,
       minCorrelation: 0.9,
       decimation: Math.max(1, Math.floor(o.sampleRate / 8000)), // search at ~8 kHz, refine at the full rate
     };
-    this.#capFrames = this.#frames(o.maxBufferMs);
+    this.#capSamples = this.#samplesIn(o.maxBufferMs);
     this.#targetMs = o.targetDelayMs;
     this.#lastOut = new Int16Array(this.frameSize * o.channels);
   }
 
   /** Audio held now, ms. */
   get depthMs(): number {
-    return (this.#depthFrames() * 1000) / this.#rate;
+    return (this.#depthSamples() * 1000) / this.#rate;
   }
 
   get targetMs(): number {
@@ -263,54 +293,69 @@ export class JitterCore {
     const hiccup = nowMs - this.#lastPullAt > SINK_HICCUP_MS;
     let heldMs = this.#averageDepth(nowMs);
     this.#updateTarget();
-    const F = this.frameSize;
-    // the target is a time-average; audio arrives in lumps, so playout (re)starts at the lump's peak
-    const target = this.#frames(this.#startLevelMs());
     if (this.#state === 'ended') return null;
     if (this.#state === 'idle' || this.#state === 'concealing') {
-      const depth = this.#depthFrames();
-      const ready = depth >= target || (this.#ended && depth > 0);
-      if (!ready) {
-        if (this.#ended) {
-          this.#state = 'ended';
-          return null;
-        }
-        return this.#silence(this.#state === 'idle');
-      }
-      while (this.#reorder.hasHeld) this.#reorder.releaseGap(this.#released);
-      this.#flushReleased();
-      if (this.#state === 'concealing') {
-        // the audio that piled up during the gap is stale: keep only the start level (the fade-in hides the cut)
-        const stale = Math.min(this.#queue.frames, depth - target);
-        if (stale > 0) {
-          this.#queue.skip(stale);
-          this.#dropped.stale += stale;
-        }
-      }
-      fadeInHead(this.#queue, this.#fade);
-      const tail = this.#pendingTail;
-      if (tail) {
-        // resuming right after running dry: the fade-out still due overlaps the fade-in
-        const ch = this.#ch;
-        this.#queue.mapHead(Math.min(this.#queue.frames, tail.length / ch), (i, v, k) =>
-          Math.max(-32768, Math.min(32767, v + tail[i * ch + k]!)),
-        );
-        this.#pendingTail = undefined;
-      }
+      const waiting = this.#resume();
+      if (waiting !== undefined) return waiting;
       // the average since the last pull mostly covers the gap: the loop restarts from what is held now
       heldMs = this.depthMs;
       this.#loop.reset(heldMs);
-      this.#state = 'playing';
     }
-
-    while (this.#queue.frames < F && this.#reorder.hasHeld) {
+    while (this.#queue.samples < this.frameSize && this.#reorder.hasHeld) {
       this.#reorder.releaseGap(this.#released);
       this.#flushReleased();
     }
-    if (this.#ended && this.#queue.frames < F) {
-      // the producer has finished: the stream ends on its last sample, in a frame as short as what is left —
-      // nothing is concealed after the end (a faded tail there would be a sound the input never had)
-      const r = this.#queue.frames;
+    if (this.#queue.samples < this.frameSize) return this.#runDry();
+    return this.#play(heldMs, hiccup);
+  }
+
+  /**
+   * Idle or concealing: (re)start playout once the start level is in hand — returns undefined, playing — or
+   * answer this pull with silence (or null at the end) while it is not.
+   */
+  #resume(): AudioFrame | null | undefined {
+    // the target is a time-average; audio arrives in lumps, so playout (re)starts at the lump's peak
+    const target = this.#samplesIn(this.#startLevelMs());
+    const depth = this.#depthSamples();
+    if (!(depth >= target || (this.#ended && depth > 0))) {
+      if (!this.#ended) return this.#silence(this.#state === 'idle');
+      this.#state = 'ended';
+      return null;
+    }
+    while (this.#reorder.hasHeld) this.#reorder.releaseGap(this.#released);
+    this.#flushReleased();
+    if (this.#state === 'concealing') {
+      // the audio that piled up during the gap is stale: keep only the start level (the fade-in hides the cut)
+      const stale = Math.min(this.#queue.samples, depth - target);
+      if (stale > 0) {
+        this.#queue.skip(stale);
+        this.#dropped.stale += stale;
+      }
+    }
+    fadeInHead(this.#queue, this.#fade);
+    const tail = this.#pendingTail;
+    if (tail) {
+      // resuming right after running dry: the fade-out still due overlaps the fade-in
+      const ch = this.#ch;
+      this.#queue.mapHead(Math.min(this.#queue.samples, tail.length / ch), (i, v, k) =>
+        Math.max(-32768, Math.min(32767, v + tail[i * ch + k]!)),
+      );
+      this.#pendingTail = undefined;
+    }
+    this.#state = 'playing';
+    return undefined;
+  }
+
+  /**
+   * Less than a frame left. At the end of the stream: the stream ends on the input's last sample, in a frame as
+   * short as what is left — nothing is concealed after the end (a faded tail there would be a sound the input
+   * never had). Otherwise an underrun: what is left, then a fade-out reflected from the last audio (what does not
+   * fit in this frame starts the next one), then silence until the start level is back.
+   */
+  #runDry(): AudioFrame | null {
+    const F = this.frameSize;
+    const r = this.#queue.samples;
+    if (this.#ended) {
       this.#state = 'ended';
       if (r === 0) return null;
       const last = new Int16Array(r * this.#ch);
@@ -319,22 +364,22 @@ export class JitterCore {
       return this.#emit(last);
     }
     const out = new Int16Array(F * this.#ch);
-    if (this.#queue.frames < F) {
-      const r = this.#queue.frames;
-      const tail = fadeOutTail(this.#recent(this.#fade), this.#ch, this.#fade);
-      this.#lastPosition = this.#queue.headPosition;
-      this.#queue.readInto(out, 0, r);
-      // the fade-out follows the last audio; what does not fit in this frame starts the next one
-      const fits = Math.min(F - r, this.#fade) * this.#ch;
-      out.set(tail.subarray(0, fits), r * this.#ch);
-      this.#pendingTail = fits < tail.length ? tail.subarray(fits) : undefined;
-      this.#concealed += F - r;
-      this.#events++;
-      this.#state = 'concealing';
-      this.#loop.discardRecent();
-      return this.#emit(out);
-    }
+    const tail = fadeOutTail(this.#recent(this.#fade), this.#ch, this.#fade);
+    this.#lastPosition = this.#queue.headPosition;
+    this.#queue.readInto(out, 0, r);
+    const fits = Math.min(F - r, this.#fade) * this.#ch;
+    out.set(tail.subarray(0, fits), r * this.#ch);
+    this.#pendingTail = fits < tail.length ? tail.subarray(fits) : undefined;
+    this.#concealed += F - r;
+    this.#events++;
+    this.#state = 'concealing';
+    this.#loop.discardRecent();
+    return this.#emit(out);
+  }
 
+  /** Playing with a frame in hand: steer the varispeed, shed a large excess by time-stretch, hand out 10 ms. */
+  #play(heldMs: number, hiccup: boolean): AudioFrame {
+    const F = this.frameSize;
     // the sink stopped pulling for a while (a blocked event loop): arrivals piled up meanwhile, and if its own
     // queue ran dry, the depth stays up by that much — a step, not drift: the model restarts from here
     if (hiccup) this.#loop.reset(heldMs);
@@ -342,7 +387,7 @@ export class JitterCore {
     if (this.#searchPause > 0) this.#searchPause--;
     else if (
       this.depthMs - this.#targetMs > this.#accelerateAboveMs() &&
-      this.#queue.frames >= this.#stretch.maxLag + this.#stretch.window + F
+      this.#queue.samples >= this.#stretch.maxLag + this.#stretch.window + F
     ) {
       const cut = findCut(this.#queue.peek(this.#stretch.maxLag + this.#stretch.window), this.#ch, this.#stretch);
       // audio that is neither quiet nor periodic now rarely is 10 ms later: look again after SEARCH_PAUSE pulls
@@ -353,6 +398,7 @@ export class JitterCore {
         this.#loop.adjust((-cut * 1000) / this.#rate);
       }
     }
+    const out = new Int16Array(F * this.#ch);
     this.#lastPosition = this.#queue.headPosition;
     this.#queue.readInto(out, 0, F);
     return this.#emit(out);
@@ -381,7 +427,7 @@ export class JitterCore {
       reordered: this.#reorder.reordered,
       lostPackets: this.#reorder.lost,
       resyncs: this.#reorder.resyncs,
-      heldSamples: this.#queue.frames + this.#reorder.heldFrames,
+      heldSamples: this.#queue.samples + this.#reorder.heldSamples,
       driftPpm: this.#loop.driftPpm,
       ratio: this.#vs.ratio,
       varispeedShare: this.#vs.activeSamples / Math.max(1, this.#vs.activeSamples + this.#vs.bypassedSamples),
@@ -393,7 +439,7 @@ export class JitterCore {
     this.#vs.destroy();
   }
 
-  #frames(ms: number): number {
+  #samplesIn(ms: number): number {
     return Math.round((ms * this.#rate) / 1000);
   }
 
@@ -417,8 +463,8 @@ export class JitterCore {
     return avg;
   }
 
-  #depthFrames(): number {
-    return this.#queue.frames + this.#reorder.heldFrames + this.#reorder.gapFrames;
+  #depthSamples(): number {
+    return this.#queue.samples + this.#reorder.heldSamples + this.#reorder.gapSamples;
   }
 
   #updateTarget(): void {
@@ -471,15 +517,15 @@ export class JitterCore {
   }
 
   #enforceCap(): void {
-    let excess = this.#depthFrames() - this.#capFrames;
+    let excess = this.#depthSamples() - this.#capSamples;
     if (excess <= 0) return;
-    while (this.#reorder.hasHeld && this.#queue.frames < excess + this.#fade) {
+    while (this.#reorder.hasHeld && this.#queue.samples < excess + this.#fade) {
       this.#reorder.releaseGap(this.#released);
       this.#flushReleased();
     }
-    excess = Math.min(this.#queue.frames, this.#depthFrames() - this.#capFrames);
+    excess = Math.min(this.#queue.samples, this.#depthSamples() - this.#capSamples);
     if (excess <= 0) return;
-    if (this.#state === 'playing' && this.#queue.frames >= excess + this.#fade)
+    if (this.#state === 'playing' && this.#queue.samples >= excess + this.#fade)
       crossfadeCut(this.#queue, excess, this.#fade);
     else this.#queue.skip(excess);
     this.#dropped.overflow += excess;
@@ -488,7 +534,7 @@ export class JitterCore {
 
   /** The last `n` frames heard or about to be heard: the tail of the last output frame, then the FIFO. */
   #recent(n: number): Int16Array {
-    const q = this.#queue.frames;
+    const q = this.#queue.samples;
     if (q >= n) return this.#queue.tail(n);
     const ch = this.#ch;
     const out = new Int16Array(n * ch);

@@ -8,7 +8,7 @@
  * slot was concealed is late: counted and dropped; one whose slot was already played is a duplicate (dropped).
  *
  * Gap length: from timestamps when present, else missing packets × the next packet's length. A gap longer than
- * `maxGapFrames` (a sender restart, a timestamp jump) is not concealed: the stream resynchronizes (counted).
+ * `maxGapSamples` (a sender restart, a timestamp jump) is not concealed: the stream resynchronizes (counted).
  */
 import { FrameFormatError } from '../errors.js';
 
@@ -41,7 +41,7 @@ function unwrapDelta(raw: number, ref: number, mod: number): number {
 }
 
 export class Reorderer {
-  readonly maxGapFrames: number;
+  readonly maxGapSamples: number;
   reordered = 0;
   late = 0;
   duplicates = 0;
@@ -50,7 +50,7 @@ export class Reorderer {
   resyncs = 0;
   #mode: Mode | undefined;
   #held: Held[] = [];
-  #heldFrames = 0;
+  #heldSamples = 0;
   #nextKey = NaN;
   #maxKey = -Infinity;
   #nextPos = 0;
@@ -63,21 +63,21 @@ export class Reorderer {
   /** key ranges [from, to) declared lost, the most recent LOST_MEMORY of them */
   #lost: [number, number][] = [];
 
-  constructor(maxGapFrames: number) {
-    this.maxGapFrames = maxGapFrames;
+  constructor(maxGapSamples: number) {
+    this.maxGapSamples = maxGapSamples;
   }
 
   /** Audio frames held behind a gap. */
-  get heldFrames(): number {
-    return this.#heldFrames;
+  get heldSamples(): number {
+    return this.#heldSamples;
   }
 
   /** Estimated frames of the gap in front of the held packets (0 when nothing is held). */
-  get gapFrames(): number {
+  get gapSamples(): number {
     const first = this.#held[0];
     if (first === undefined) return 0;
     const gap = this.#gapBefore(first);
-    return gap > this.maxGapFrames ? 0 : Math.max(0, gap);
+    return gap > this.maxGapSamples ? 0 : Math.max(0, gap);
   }
 
   get hasHeld(): boolean {
@@ -130,7 +130,7 @@ export class Reorderer {
       let i = this.#held.length;
       while (i > 0 && this.#held[i - 1]!.key > key) i--;
       this.#held.splice(i, 0, h);
-      this.#heldFrames += h.frames;
+      this.#heldSamples += h.frames;
     }
     return { pos, status: 'ok' };
   }
@@ -140,7 +140,7 @@ export class Reorderer {
     const first = this.#held[0];
     if (first === undefined) return;
     const missing = this.#gapBefore(first);
-    if (missing > this.maxGapFrames || missing < 0) {
+    if (missing > this.maxGapSamples || missing < 0) {
       this.resyncs++;
     } else {
       this.lost += this.#mode === 'seq' ? first.key - this.#nextKey : 1;
@@ -161,7 +161,7 @@ export class Reorderer {
   #drain(out: Released[]): void {
     while (this.#held.length > 0 && this.#held[0]!.key === this.#nextKey) {
       const h = this.#held.shift()!;
-      this.#heldFrames -= h.frames;
+      this.#heldSamples -= h.frames;
       this.#release(h, out);
     }
   }

@@ -24,8 +24,8 @@ export class SampleQueue {
     this.channels = channels;
   }
 
-  /** Frames held. */
-  get frames(): number {
+  /** Samples per channel held. */
+  get samples(): number {
     return this.#frames;
   }
 

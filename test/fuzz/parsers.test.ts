@@ -7,8 +7,8 @@
  */
 import t from 'tap';
 import { CloseCode, closeReason, ProtocolError } from '../../gateway/protocols/protocol.js';
-import { pcmFormat, pcmFormatFromQuery, RawPcmStream } from '../../gateway/protocols/rawPcm.js';
-import { TwilioStream } from '../../gateway/protocols/twilio.js';
+import { pcmFormat, pcmFormatFromQuery, RawPcmParser } from '../../gateway/protocols/rawPcm.js';
+import { TwilioParser } from '../../gateway/protocols/twilio.js';
 import { FUZZ_CASES, FUZZ_SEED, hostileValue, mutate, mutatedText, seeded } from './mutate.js';
 
 const CLIENT_CODES = new Set<number>([
@@ -73,13 +73,13 @@ function attempt(tally: Tally, fn: () => unknown): void {
 
 t.comment(`seed ${FUZZ_SEED}, ${FUZZ_CASES} cases per parser (FUZZ_SEED, FUZZ_CASES to change)`);
 
-t.test('TwilioStream: mutated messages of every type, in random order', (t) => {
+t.test('TwilioParser: mutated messages of every type, in random order', (t) => {
   const r = seeded(1);
   const tally: Tally = { ok: 0, refused: {}, other: [] };
   let streams = 0;
   for (let i = 0; i < FUZZ_CASES;) {
     // one stream: a valid opening (sometimes), then a random run of mutated and valid messages
-    const s = new TwilioStream();
+    const s = new TwilioParser();
     streams++;
     if (r() < 0.7) attempt(tally, () => s.handleObject(TWILIO[0]));
     if (r() < 0.7) attempt(tally, () => s.handleObject(TWILIO[1]));
@@ -130,7 +130,7 @@ t.test('raw PCM: mutated declarations, queries and the message sequence', (t) =>
       );
       attempt(tally, () => pcmFormatFromQuery(new URLSearchParams(q.join('&'))));
     } else {
-      const s = new RawPcmStream();
+      const s = new RawPcmParser();
       attempt(tally, () => s.handleMessage(Buffer.from(mutatedText(r, PCM_DECLS[i % PCM_DECLS.length])), false));
       attempt(tally, () => s.handleMessage(Buffer.from([1, 2, 3]), r() < 0.8));
       if (r() < 0.3) attempt(tally, () => s.handleObject(hostileValue(r)));
@@ -152,11 +152,11 @@ t.test('the values that once escaped as TypeErrors (String()/Number() of a {"toS
   });
   t.throws(() => pcmFormat({ sampleRate: 8000, channels: evil }), { closeCode: 1003, code: 'ERR_PCM_FORMAT' });
   t.throws(() => pcmFormat({ sampleRate: 8000, encoding: evil }), { closeCode: 1003, code: 'ERR_PCM_FORMAT' });
-  const s = new TwilioStream();
+  const s = new TwilioParser();
   s.handleObject(TWILIO[1]);
   t.throws(() => s.handleObject({ event: 'mark', streamSid: evil }), { closeCode: 1008, code: 'ERR_TWILIO_STREAM' });
   const start = JSON.parse(JSON.stringify(TWILIO[1])) as { start: { mediaFormat: Record<string, unknown> } };
   start.start.mediaFormat.sampleRate = evil;
-  t.throws(() => new TwilioStream().handleObject(start), { closeCode: 1003, code: 'ERR_TWILIO_FORMAT' });
+  t.throws(() => new TwilioParser().handleObject(start), { closeCode: 1003, code: 'ERR_TWILIO_FORMAT' });
   t.end();
 });

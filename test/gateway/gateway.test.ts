@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { dispose, type LocalTrackPublication } from '@livekit/rtc-node';
-import { RawPcmStream, pcmFormat, pcmFormatFromQuery } from '../../gateway/protocols/rawPcm.js';
+import { RawPcmParser, pcmFormat, pcmFormatFromQuery } from '../../gateway/protocols/rawPcm.js';
 import { CloseCode, ProtocolError } from '../../gateway/protocols/protocol.js';
 import { createGateway } from '../../gateway/server.js';
 import type { ConnectionRecord } from '../../gateway/connection.js';
@@ -62,8 +62,8 @@ t.test('raw PCM format from a JSON declaration', (t) => {
   t.end();
 });
 
-t.test('RawPcmStream: format first (query or JSON), then binary only', (t) => {
-  const q = new RawPcmStream({ encoding: 's16le', sampleRate: 16000, channels: 1 });
+t.test('RawPcmParser: format first (query or JSON), then binary only', (t) => {
+  const q = new RawPcmParser({ encoding: 's16le', sampleRate: 16000, channels: 1 });
   const bytes = Buffer.from([1, 2, 3]);
   t.same(q.handleMessage(bytes, true), { kind: 'audio', bytes });
   t.throws(() => q.handleMessage(Buffer.from('{"sampleRate":8000}'), false), {
@@ -71,7 +71,7 @@ t.test('RawPcmStream: format first (query or JSON), then binary only', (t) => {
     code: 'ERR_PCM_TEXT',
   });
 
-  const j = new RawPcmStream();
+  const j = new RawPcmParser();
   t.equal(j.format, undefined);
   t.throws(() => j.handleMessage(bytes, true), { closeCode: CloseCode.POLICY_VIOLATION, code: 'ERR_PCM_NO_FORMAT' });
   t.same(j.handleMessage(Buffer.from('{"sampleRate":8000,"encoding":"alaw"}'), false), {
@@ -86,8 +86,8 @@ t.test('RawPcmStream: format first (query or JSON), then binary only', (t) => {
     ['"8000"', CloseCode.POLICY_VIOLATION, 'ERR_PCM_FORMAT'],
     ['{"sampleRate":1}', CloseCode.UNSUPPORTED_DATA, 'ERR_PCM_FORMAT'],
   ] as const) {
-    t.throws(() => new RawPcmStream().handleMessage(Buffer.from(text), false), ProtocolError);
-    t.throws(() => new RawPcmStream().handleMessage(Buffer.from(text), false), { closeCode, code }, text);
+    t.throws(() => new RawPcmParser().handleMessage(Buffer.from(text), false), ProtocolError);
+    t.throws(() => new RawPcmParser().handleMessage(Buffer.from(text), false), { closeCode, code }, text);
   }
   t.end();
 });

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { TwilioStream, parseJson } from '../../gateway/protocols/twilio.js';
+import { TwilioParser, parseJson } from '../../gateway/protocols/twilio.js';
 import { CloseCode, ProtocolError, closeReason } from '../../gateway/protocols/protocol.js';
 
 const SID = 'MZ0123456789abcdef0123456789abcdef';
@@ -26,8 +26,8 @@ const media = (seq: number, chunk: number, payload: string, extra: Record<string
 const b64 = (n: number, byte = 0xff) => Buffer.alloc(n, byte).toString('base64');
 const text = (o: unknown) => Buffer.from(JSON.stringify(o));
 
-function started(): TwilioStream {
-  const s = new TwilioStream();
+function started(): TwilioParser {
+  const s = new TwilioParser();
   s.handleMessage(text({ event: 'connected', protocol: 'Call', version: '1.0.0' }), false);
   s.handleMessage(text(start()), false);
   return s;
@@ -48,7 +48,7 @@ function refuses(t: Test, fn: () => unknown, closeCode: number, code: string, re
 }
 
 t.test('a well-formed stream: connected, start, media, mark, dtmf, stop', (t) => {
-  const s = new TwilioStream();
+  const s = new TwilioParser();
   t.equal(s.state, 'new');
   t.same(s.handleMessage(text({ event: 'connected', protocol: 'Call', version: '1.0.0' }), false), {
     event: 'connected',
@@ -97,7 +97,7 @@ t.test('a well-formed stream: connected, start, media, mark, dtmf, stop', (t) =>
 });
 
 t.test('optional fields: no connected, numbers as numbers, no chunk/timestamp/track, odd mark/dtmf', (t) => {
-  const s = new TwilioStream();
+  const s = new TwilioParser();
   s.handleObject({
     event: 'start',
     start: { streamSid: 'S', mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: '8000', channels: '1' } },
@@ -124,7 +124,7 @@ t.test('optional fields: no connected, numbers as numbers, no chunk/timestamp/tr
 });
 
 t.test('the start from the top-level streamSid; customParameters/tracks of the wrong type', (t) => {
-  const s = new TwilioStream();
+  const s = new TwilioParser();
   s.handleObject({
     event: 'start',
     streamSid: 'TOP',
@@ -160,29 +160,29 @@ t.test('late, repeated and gapped chunks and sequence numbers are counted, not f
 t.test('each bad message class gets its close code and reason', (t) => {
   refuses(
     t,
-    () => new TwilioStream().handleMessage(Buffer.from([1, 2, 3]), true),
+    () => new TwilioParser().handleMessage(Buffer.from([1, 2, 3]), true),
     CloseCode.UNSUPPORTED_DATA,
     'ERR_TWILIO_BINARY',
     /binary/,
   );
   refuses(
     t,
-    () => new TwilioStream().handleMessage('{"event":', false),
+    () => new TwilioParser().handleMessage('{"event":', false),
     CloseCode.INVALID_PAYLOAD,
     'ERR_TWILIO_JSON',
     /malformed JSON/,
   );
-  refuses(t, () => new TwilioStream().handleMessage('[1,2]', false), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE');
-  refuses(t, () => new TwilioStream().handleMessage('null', false), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE');
+  refuses(t, () => new TwilioParser().handleMessage('[1,2]', false), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE');
+  refuses(t, () => new TwilioParser().handleMessage('null', false), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_MESSAGE');
   refuses(
     t,
-    () => new TwilioStream().handleMessage('{"event":3}', false),
+    () => new TwilioParser().handleMessage('{"event":3}', false),
     CloseCode.POLICY_VIOLATION,
     'ERR_TWILIO_MESSAGE',
   );
   refuses(
     t,
-    () => new TwilioStream().handleObject({ event: 'hello' }),
+    () => new TwilioParser().handleObject({ event: 'hello' }),
     CloseCode.POLICY_VIOLATION,
     'ERR_TWILIO_EVENT',
     /unknown event "hello"/,
@@ -191,14 +191,14 @@ t.test('each bad message class gets its close code and reason', (t) => {
   // order
   refuses(
     t,
-    () => new TwilioStream().handleMessage(text(media(1, 1, b64(160))), false),
+    () => new TwilioParser().handleMessage(text(media(1, 1, b64(160))), false),
     CloseCode.POLICY_VIOLATION,
     'ERR_TWILIO_ORDER',
     /"media" before "start"/,
   );
-  refuses(t, () => new TwilioStream().handleObject({ event: 'stop' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER');
-  refuses(t, () => new TwilioStream().handleObject({ event: 'mark' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER');
-  refuses(t, () => new TwilioStream().handleObject({ event: 'dtmf' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER');
+  refuses(t, () => new TwilioParser().handleObject({ event: 'stop' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER');
+  refuses(t, () => new TwilioParser().handleObject({ event: 'mark' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER');
+  refuses(t, () => new TwilioParser().handleObject({ event: 'dtmf' }), CloseCode.POLICY_VIOLATION, 'ERR_TWILIO_ORDER');
   refuses(
     t,
     () => started().handleMessage(text(start()), false),
@@ -219,13 +219,13 @@ t.test('each bad message class gets its close code and reason', (t) => {
   // start content
   refuses(
     t,
-    () => new TwilioStream().handleObject({ event: 'start' }),
+    () => new TwilioParser().handleObject({ event: 'start' }),
     CloseCode.POLICY_VIOLATION,
     'ERR_TWILIO_MESSAGE',
   );
   refuses(
     t,
-    () => new TwilioStream().handleObject({ event: 'start', start: { mediaFormat: {} } }),
+    () => new TwilioParser().handleObject({ event: 'start', start: { mediaFormat: {} } }),
     CloseCode.POLICY_VIOLATION,
     'ERR_TWILIO_MESSAGE',
     /streamSid/,
@@ -238,7 +238,7 @@ t.test('each bad message class gets its close code and reason', (t) => {
   ]) {
     refuses(
       t,
-      () => new TwilioStream().handleObject(start({ mediaFormat })),
+      () => new TwilioParser().handleObject(start({ mediaFormat })),
       CloseCode.UNSUPPORTED_DATA,
       'ERR_TWILIO_FORMAT',
       /audio\/x-mulaw 8000/,
@@ -290,7 +290,7 @@ t.test('each bad message class gets its close code and reason', (t) => {
   );
   refuses(
     t,
-    () => new TwilioStream().handleObject({ event: 'connected', sequenceNumber: 'one' }),
+    () => new TwilioParser().handleObject({ event: 'connected', sequenceNumber: 'one' }),
     CloseCode.POLICY_VIOLATION,
     'ERR_TWILIO_MESSAGE',
     /sequenceNumber/,

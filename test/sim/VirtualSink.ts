@@ -58,7 +58,7 @@ export class NativeQueueModel<M = undefined> {
   }
 
   /** Frames queued. */
-  get queuedFrames(): number {
+  get queuedSamples(): number {
     return this.#frames;
   }
 
@@ -198,7 +198,7 @@ export class VirtualSink extends Writable implements HoldsAudio {
 
   override _final(cb: (err?: Error | null) => void): void {
     // as LiveKitSink does: the ticker plays whole 10 ms only, so a partial last 10 ms is completed with silence
-    const partial = this.model.queuedFrames % this.model.frameSize;
+    const partial = this.model.queuedSamples % this.model.frameSize;
     if (partial !== 0) {
       const pad = this.model.frameSize - partial;
       this.#stats.paddedSamples += pad;
@@ -247,7 +247,7 @@ export class VirtualSink extends Writable implements HoldsAudio {
 
   /** After end(): finish once the queue has played out (like waitForPlayout). */
   #maybeFinish(): boolean {
-    if (this.#finalCb === undefined || this.model.queuedFrames >= this.model.frameSize) return false;
+    if (this.#finalCb === undefined || this.model.queuedSamples >= this.model.frameSize) return false;
     this.#stop();
     const cb = this.#finalCb;
     this.#finalCb = undefined;

@@ -79,8 +79,8 @@ export class QueueBaseline implements Strategy {
     const frame = input instanceof AudioFrame ? input : input.frame;
     this.#q.append(frame.data, this.#pos);
     this.#pos += frame.samplesPerChannel;
-    if (this.#q.frames > this.#cap) {
-      const excess = this.#q.frames - this.#cap;
+    if (this.#q.samples > this.#cap) {
+      const excess = this.#q.samples - this.#cap;
       this.#q.skip(excess);
       this.droppedSamples += excess;
       this.dropEvents++;
@@ -89,8 +89,8 @@ export class QueueBaseline implements Strategy {
 
   pull(_nowMs: number): AudioFrame {
     const out = new Int16Array(this.#F * this.#ch);
-    if (!this.#started && this.#q.frames >= this.#prebuffer) this.#started = true;
-    if (this.#started && this.#q.frames >= this.#F) {
+    if (!this.#started && this.#q.samples >= this.#prebuffer) this.#started = true;
+    if (this.#started && this.#q.samples >= this.#F) {
       this.#lastPosition = this.#q.headPosition;
       this.#q.readInto(out, 0, this.#F);
     } else {
@@ -105,7 +105,7 @@ export class QueueBaseline implements Strategy {
   }
 
   get depthMs(): number {
-    return (this.#q.frames * 1000) / this.#rate;
+    return (this.#q.samples * 1000) / this.#rate;
   }
 
   destroy(): void {}

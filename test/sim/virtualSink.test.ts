@@ -49,7 +49,7 @@ t.test('the model: frames that are not 10 ms, and sub-10 ms remainders', async (
   t.equal(r.data!.length, 320);
   r = q.tick();
   t.equal(r.data, null, '7.5 ms left: the tick is an underrun and the remainder stays');
-  t.equal(q.queuedFrames, 120);
+  t.equal(q.queuedSamples, 120);
   q.offer(new Int16Array(160 * 2).fill(3), 'c');
   r = q.tick();
   t.equal(r.meta, 'a', 'the next tick starts inside frame a');
