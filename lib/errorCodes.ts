@@ -1,6 +1,8 @@
 /**
  * Every `code` an AudioPipelineError can carry, in one list: a typo in a code is a compile error, and users can
  * match on the `ErrorCode` union. Grouped by prefix (the stage that reports it); docs/*.md say when each occurs.
+ * One family of names: `ERR_<STAGE>_OPTIONS` for a bad options object (a ConfigError from the constructor or
+ * function), `ERR_<COMMAND>_ARGS` for bad command-line arguments, and what went wrong otherwise.
  */
 export const ERROR_CODES = [
   'ERR_CAPTURE_FAILED',
@@ -44,8 +46,8 @@ export const ERROR_CODES = [
   'ERR_GATEWAY_NO_AUDIO',
   'ERR_GATEWAY_OPTIONS',
   'ERR_GATEWAY_SECRET',
-  'ERR_JITTER_CONFIG',
   'ERR_JITTER_ENDED',
+  'ERR_JITTER_OPTIONS',
   'ERR_LOOPBACK_ARGS',
   'ERR_NOT_A_FRAME',
   'ERR_NOT_CONNECTED',
@@ -64,11 +66,11 @@ export const ERROR_CODES = [
   'ERR_PUBLISH_ARGS',
   'ERR_PUBLISH_FILE',
   'ERR_PUBLISH_OPTIONS',
-  'ERR_RECHUNK_CONFIG',
+  'ERR_RECHUNK_OPTIONS',
   'ERR_RECHUNK_SIZE',
   'ERR_RESAMPLE',
-  'ERR_RESAMPLE_CONFIG',
   'ERR_RESAMPLE_MEMORY',
+  'ERR_RESAMPLE_OPTIONS',
   'ERR_RESAMPLE_RATIO',
   'ERR_SINK_OPTIONS',
   'ERR_STREAM_PREMATURE_CLOSE',

@@ -61,7 +61,7 @@ export class SpeexResampler {
       throw new ConfigError('ERR_ENGINE_NOT_LOADED', 'call `await loadSpeex()` before creating a SpeexResampler');
     checkResamplerShape(channels, inRate, outRate);
     if (!Number.isInteger(quality) || quality < 0 || quality > 10) {
-      throw new ConfigError('ERR_RESAMPLE_CONFIG', `quality must be an integer 0–10, got ${quality}`);
+      throw new ConfigError('ERR_RESAMPLE_OPTIONS', `quality must be an integer 0–10, got ${quality}`);
     }
     this.channels = channels;
     this.#inRate = inRate;
@@ -72,7 +72,7 @@ export class SpeexResampler {
     const err = wasm.HEAP32[this.#lens >> 2]!;
     if (this.#st === 0 || err !== 0) {
       wasm._free(this.#lens);
-      throw new ConfigError('ERR_RESAMPLE_CONFIG', `speex resampler init failed (error ${err})`);
+      throw new ConfigError('ERR_RESAMPLE_OPTIONS', `speex resampler init failed (error ${err})`);
     }
   }
 
@@ -199,7 +199,7 @@ function allocate(bytes: number): number {
 }
 
 /**
- * Refuse what no audio has (ConfigError ERR_RESAMPLE_CONFIG): a rate outside SAMPLE_RATE_RANGE (a 1 Hz input
+ * Refuse what no audio has (ConfigError ERR_RESAMPLE_OPTIONS): a rate outside SAMPLE_RATE_RANGE (a 1 Hz input
  * made the WASM allocation fail with an uncoded RuntimeError) or channels outside 1..MAX_CHANNELS.
  */
 export function checkResamplerShape(channels: number, inRate: number, outRate: number): void {
@@ -209,11 +209,11 @@ export function checkResamplerShape(channels: number, inRate: number, outRate: n
   ] as const) {
     if (!isAudioSampleRate(v))
       throw new ConfigError(
-        'ERR_RESAMPLE_CONFIG',
+        'ERR_RESAMPLE_OPTIONS',
         `${name} must be an integer in ${SAMPLE_RATE_RANGE.join('..')} Hz, got ${v}`,
       );
   }
   if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
-    throw new ConfigError('ERR_RESAMPLE_CONFIG', `channels must be an integer in 1..${MAX_CHANNELS}, got ${channels}`);
+    throw new ConfigError('ERR_RESAMPLE_OPTIONS', `channels must be an integer in 1..${MAX_CHANNELS}, got ${channels}`);
   }
 }

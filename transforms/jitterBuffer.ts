@@ -62,11 +62,11 @@ export class JitterBuffer extends Duplex implements HoldsAudio {
     const { clock, maxAheadMs, ...core } = options ?? {};
     resolveJitterOptions(core);
     if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function')) {
-      throw new ConfigError('ERR_JITTER_CONFIG', 'jitterBuffer: clock must be a Clock');
+      throw new ConfigError('ERR_JITTER_OPTIONS', 'jitterBuffer: clock must be a Clock');
     }
     const ahead = maxAheadMs ?? 2000;
     if (typeof ahead !== 'number' || !(ahead >= 100)) {
-      throw new ConfigError('ERR_JITTER_CONFIG', `jitterBuffer: maxAheadMs must be ≥ 100, got ${maxAheadMs}`);
+      throw new ConfigError('ERR_JITTER_OPTIONS', `jitterBuffer: maxAheadMs must be ≥ 100, got ${maxAheadMs}`);
     }
     // readable highWaterMark 0: a frame is made when the sink asks for it, not one frame early
     super({ objectMode: true, readableHighWaterMark: 0, writableHighWaterMark: 2 });

@@ -61,11 +61,11 @@ export class Rechunk extends Duplex implements HoldsAudio {
     super({ objectMode: true, highWaterMark: 1 });
     const { frameMs = 10, tail = 'pad' } = options;
     if (typeof frameMs !== 'number' || !Number.isFinite(frameMs) || frameMs <= 0) {
-      throw new ConfigError('ERR_RECHUNK_CONFIG', `rechunk: frameMs must be a positive number of ms, got ${frameMs}`);
+      throw new ConfigError('ERR_RECHUNK_OPTIONS', `rechunk: frameMs must be a positive number of ms, got ${frameMs}`);
     }
     if (!TAILS.includes(tail)) {
       throw new ConfigError(
-        'ERR_RECHUNK_CONFIG',
+        'ERR_RECHUNK_OPTIONS',
         `rechunk: tail must be one of ${TAILS.join(', ')}, got ${String(tail)}`,
       );
     }

@@ -51,15 +51,15 @@ export class Resample extends Transform implements HoldsAudio {
     const { sampleRate, channels, quality = SPEEX_DEFAULT_QUALITY } = options ?? ({} as ResampleOptions);
     if (!isAudioSampleRate(sampleRate)) {
       throw new ConfigError(
-        'ERR_RESAMPLE_CONFIG',
+        'ERR_RESAMPLE_OPTIONS',
         `resample: sampleRate must be an integer in ${SAMPLE_RATE_RANGE.join('..')} Hz, got ${sampleRate}`,
       );
     }
     if (!Number.isInteger(channels) || channels < 1) {
-      throw new ConfigError('ERR_RESAMPLE_CONFIG', `resample: channels must be a positive integer, got ${channels}`);
+      throw new ConfigError('ERR_RESAMPLE_OPTIONS', `resample: channels must be a positive integer, got ${channels}`);
     }
     if (!Number.isInteger(quality) || quality < 0 || quality > 10) {
-      throw new ConfigError('ERR_RESAMPLE_CONFIG', `resample: quality must be an integer 0–10, got ${quality}`);
+      throw new ConfigError('ERR_RESAMPLE_OPTIONS', `resample: quality must be an integer 0–10, got ${quality}`);
     }
     this.sampleRate = sampleRate;
     this.channels = channels;

@@ -136,7 +136,7 @@ const TRUST_SAMPLES = 10;
 
 export function resolveJitterOptions(o: JitterOptions = {}): ResolvedJitterOptions {
   if (o === null || typeof o !== 'object')
-    throw new ConfigError('ERR_JITTER_CONFIG', 'jitterBuffer options must be an object');
+    throw new ConfigError('ERR_JITTER_OPTIONS', 'jitterBuffer options must be an object');
   const sampleRate = o.sampleRate ?? 48000;
   const channels = o.channels ?? 1;
   if (!Number.isInteger(sampleRate) || sampleRate < 100) bad(`sampleRate must be an integer ≥ 100, got ${sampleRate}`);
@@ -168,7 +168,7 @@ export function resolveJitterOptions(o: JitterOptions = {}): ResolvedJitterOptio
 }
 
 function bad(msg: string): never {
-  throw new ConfigError('ERR_JITTER_CONFIG', `jitterBuffer: ${msg}`);
+  throw new ConfigError('ERR_JITTER_OPTIONS', `jitterBuffer: ${msg}`);
 }
 
 /** Split an input into frame and metadata; FrameFormatError for anything else. */

@@ -90,11 +90,11 @@ export class PolyphaseResampler {
       ['outRate', outRate],
     ] as const) {
       if (!Number.isInteger(v) || v < 1)
-        throw new ConfigError('ERR_RESAMPLE_CONFIG', `${name} must be a positive integer, got ${v}`);
+        throw new ConfigError('ERR_RESAMPLE_OPTIONS', `${name} must be a positive integer, got ${v}`);
     }
     if (!PolyphaseResampler.supports(inRate, outRate, quality)) {
       throw new ConfigError(
-        'ERR_RESAMPLE_CONFIG',
+        'ERR_RESAMPLE_OPTIONS',
         `the polyphase resampler does not handle ${inRate} → ${outRate} Hz at quality ${quality}`,
       );
     }

@@ -104,7 +104,7 @@ t.test('supports(): common ratios yes; tables over 256 KiB, equal rates and bad 
   t.notOk(PolyphaseResampler.supports(11025, 48000, 10));
   t.equal(resamplerEngine(44100, 48000), 'polyphase');
   t.equal(resamplerEngine(44100, 47999), 'speex');
-  t.throws(() => new PolyphaseResampler(1, 44100, 47999, 4), { name: 'ConfigError', code: 'ERR_RESAMPLE_CONFIG' });
+  t.throws(() => new PolyphaseResampler(1, 44100, 47999, 4), { name: 'ConfigError', code: 'ERR_RESAMPLE_OPTIONS' });
   t.throws(() => new PolyphaseResampler(0, 44100, 48000, 4), ConfigError);
   t.throws(() => new PolyphaseResampler(1.5, 44100, 48000, 4), ConfigError);
 });

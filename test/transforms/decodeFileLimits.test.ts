@@ -156,7 +156,9 @@ t.test('allowed a larger cap, the 20-minute file decodes with frames made as the
     if (frames === 30000) break; // 5 minutes in is enough: memory here is what a reader holds
   }
   t.equal(frames, 30000);
-  t.ok(peak < 64 * MB, `this process grew by ${(peak / MB).toFixed(0)} MB (the decoded file is in the child)`);
+  // the 20 minutes decode to 460 MB of float: a reader holding it would grow by that much. The bound leaves room
+  // for the allocator and GC timing under load (44–55 MB idle, 78 MB seen with another suite running alongside)
+  t.ok(peak < 128 * MB, `this process grew by ${(peak / MB).toFixed(0)} MB (the decoded file is in the child)`);
   t.same(await noChildrenWithin(1000), [], 'breaking out of the loop destroyed the decoder');
 });
 

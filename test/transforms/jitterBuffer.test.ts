@@ -109,15 +109,15 @@ t.test('options are checked up front', async (t) => {
   for (const [o, re] of bad) {
     t.throws(
       () => new JitterCore(o),
-      { name: 'ConfigError', code: 'ERR_JITTER_CONFIG', message: re },
+      { name: 'ConfigError', code: 'ERR_JITTER_OPTIONS', message: re },
       JSON.stringify(o),
     );
     t.throws(() => jitterBuffer(o), ConfigError, 'the stream factory too');
   }
   t.throws(() => new JitterCore({ sampleRate: 44150 }), { code: 'ERR_FRAME_DURATION' }, '10 ms must be whole samples');
-  t.throws(() => new JitterCore(null as unknown as JitterOptions), { code: 'ERR_JITTER_CONFIG' });
-  t.throws(() => jitterBuffer({ clock: {} as never }), { code: 'ERR_JITTER_CONFIG', message: /clock/ });
-  t.throws(() => jitterBuffer({ maxAheadMs: 5 }), { code: 'ERR_JITTER_CONFIG', message: /maxAheadMs/ });
+  t.throws(() => new JitterCore(null as unknown as JitterOptions), { code: 'ERR_JITTER_OPTIONS' });
+  t.throws(() => jitterBuffer({ clock: {} as never }), { code: 'ERR_JITTER_OPTIONS', message: /clock/ });
+  t.throws(() => jitterBuffer({ maxAheadMs: 5 }), { code: 'ERR_JITTER_OPTIONS', message: /maxAheadMs/ });
   const c = new JitterCore({ sampleRate: 44100, channels: 2 });
   t.same(c.options, {
     sampleRate: 44100,

@@ -244,7 +244,7 @@ t.test('bad options are ConfigErrors thrown by the constructor', async (t) => {
     { frameMs: '10' },
     { tail: 'pad it' },
   ]) {
-    t.throws(() => rechunk(o as never), { name: 'ConfigError', code: 'ERR_RECHUNK_CONFIG' }, JSON.stringify(o));
+    t.throws(() => rechunk(o as never), { name: 'ConfigError', code: 'ERR_RECHUNK_OPTIONS' }, JSON.stringify(o));
   }
 });
 
