@@ -2,6 +2,7 @@
 /**
  * Recipe: publish a WAV file into a LiveKit room — file → decodeWav → resample → rechunk → LiveKitSink.
  *
+ *   npm install livekit-audio-pipeline @livekit/rtc-node
  *   node docs/recipes/file-to-room.mjs [file.wav]
  *
  * With LIVEKIT_URL + LIVEKIT_API_KEY + LIVEKIT_API_SECRET set it joins room "recipes" and publishes there;

@@ -2,6 +2,7 @@
 /**
  * Recipe: your own processing stages, composed with stream-chain, inside a latency budget.
  *
+ *   npm install livekit-audio-pipeline @livekit/rtc-node stream-chain
  *   node docs/recipes/stream-chain-budget.mjs
  *
  * stream-chain turns plain functions into stream stages — handy for gain, ducking, metering. But the streams

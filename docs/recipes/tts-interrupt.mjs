@@ -2,6 +2,7 @@
 /**
  * Recipe: TTS chunks → room, with interruption (barge-in).
  *
+ *   npm install livekit-audio-pipeline @livekit/rtc-node
  *   node docs/recipes/tts-interrupt.mjs
  *
  * A TTS engine hands out raw 24 kHz s16le PCM in chunks of any size, much faster than real time. The pipeline

@@ -2,6 +2,7 @@
 /**
  * Recipe: a Twilio Media Stream into LiveKit through the WebSocket gateway.
  *
+ *   npm install livekit-audio-pipeline @livekit/rtc-node ws
  *   node docs/recipes/websocket-twilio.mjs
  *
  * Starts the gateway on 127.0.0.1 (a free port), then plays Twilio's part with a `ws` client: `connected`,

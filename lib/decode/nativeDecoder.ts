@@ -5,6 +5,7 @@
  * that decodes larger than the cap ends in BufferOverflowError instead of exhausting the host.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { BufferOverflowError, InvalidAudioError, UnsupportedFormatError } from '../errors.js';
 
@@ -39,6 +40,23 @@ function childPath(): string {
   return fileURLToPath(new URL(here.endsWith('.ts') ? './nativeDecodeChild.ts' : './nativeDecodeChild.js', here));
 }
 
+/** The package that decodes compressed audio: an optional peer dependency (41 MB), installed by who needs it. */
+export const NATIVE_DECODER_PACKAGE = 'node-web-audio-api';
+
+/** Its absence is a clear error here, not a crash in the child. */
+function checkDecoderInstalled(): void {
+  try {
+    createRequire(import.meta.url).resolve(NATIVE_DECODER_PACKAGE);
+  } catch (err) {
+    throw new UnsupportedFormatError(
+      'ERR_DECODE_UNAVAILABLE',
+      `decodeFile: MP3, FLAC, Ogg and AAC/M4A decode with the optional package ${NATIVE_DECODER_PACKAGE}, which is ` +
+        `not installed — npm install ${NATIVE_DECODER_PACKAGE} (WAV needs nothing more)`,
+      { cause: err },
+    );
+  }
+}
+
 export class NativeDecoder {
   readonly #child: ChildProcess;
   readonly #maxDecodedBytes: number;
@@ -47,6 +65,7 @@ export class NativeDecoder {
   #done = false;
 
   constructor(bytes: Uint8Array, { rate, maxDecodedBytes }: NativeDecodeOptions) {
+    checkDecoderInstalled();
     this.#maxDecodedBytes = maxDecodedBytes;
     this.#child = fork(childPath(), [], {
       serialization: 'advanced',

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -66,6 +66,88 @@ console.log(JSON.stringify({ resampled, engine: resamplerEngine(44100, 48000), s
   t.equal(out.engine, 'polyphase', 'the installed package resamples 44.1 → 48 kHz on the polyphase kernel');
   t.equal(out.resampled, 4800, '100 ms of 44.1 kHz stereo → exactly 4800 samples of 48 kHz mono');
   t.equal(out.badIsTyped, true, 'malformed input is a typed error from the installed package');
+
+  // CommonJS: require() gets the CommonJS build, the same classes and errors
+  writeFileSync(
+    join(app, 'use.cjs'),
+    `
+const { Readable, Writable } = require('node:stream');
+const { pipeline } = require('node:stream/promises');
+const lap = require('livekit-audio-pipeline');
+(async () => {
+  const sizes = [];
+  const frame = new lap.AudioFrame(new Int16Array(1200).fill(7), 48000, 1, 1200);
+  await pipeline(Readable.from([frame]), lap.rechunk(), new Writable({ objectMode: true,
+    write(f, _e, cb) { sizes.push(f.samplesPerChannel); cb(); } }));
+  let err;
+  try { new lap.LiveKitSink({ sampleRate: 22050 }); } catch (e) { err = e; }
+  console.log(JSON.stringify({ sizes, typed: err instanceof lap.ConfigError, code: err && err.code,
+    sink: typeof lap.LiveKitSink, direct: lap.DEFAULT_QUEUE_SIZE_MS === 0 }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+  );
+  const cjs = spawnSync('node', ['use.cjs'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+  t.equal(cjs.status, 0, cjs.stderr);
+  t.same(
+    JSON.parse(cjs.stdout.trim().split('\n').pop()!),
+    { sizes: [480, 480, 480], typed: true, code: 'ERR_SINK_OPTIONS', sink: 'function', direct: true },
+    'require() works: CommonJS build, typed errors, direct mode by default',
+  );
+
+  // node-web-audio-api is an optional peer: not installed here, so a compressed file is a clear, typed error
+  copyFileSync(join(root, 'test/fixtures/compressed/tone.mp3'), join(app, 'tone.mp3'));
+  writeFileSync(
+    join(app, 'mp3.mjs'),
+    `
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { decodeFile } from 'livekit-audio-pipeline';
+try {
+  await pipeline(decodeFile('tone.mp3', { sampleRate: 48000 }), new Writable({ objectMode: true, write(_f, _e, cb) { cb(); } }));
+  console.log(JSON.stringify({ decoded: true }));
+} catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+`,
+  );
+  const mp3 = spawnSync('node', ['mp3.mjs'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+  t.equal(mp3.status, 0, mp3.stderr);
+  const mp3Out = JSON.parse(mp3.stdout.trim().split('\n').pop()!);
+  t.equal(mp3Out.code, 'ERR_DECODE_UNAVAILABLE', 'without the optional decoder: a typed error');
+  t.match(mp3Out.message, 'npm install node-web-audio-api', 'that says what to install');
+
+  // the public types compile in a consumer with skipLibCheck off, for import and require
+  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '@types/node@20'], app);
+  // one consumer per module format: rtc-node's own ESM and CommonJS declarations both declare a global, so a
+  // program that includes both at once fails inside rtc-node, not in ours
+  const consumer = `
+import { createGateway, LiveKitSink, jitterBuffer, type GatewayOptions, type ErrorCode } from 'livekit-audio-pipeline';
+const code: ErrorCode = 'ERR_SINK_OPTIONS';
+const options: GatewayOptions = { port: 0 };
+export const used = [createGateway, LiveKitSink, jitterBuffer, code, options];
+`;
+  for (const file of ['consumer.mts', 'consumer.cts']) {
+    writeFileSync(join(app, file), consumer);
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          types: ['node'],
+        },
+        files: [file],
+      }),
+    );
+    const tsc = spawnSync('node', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+      cwd: app,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    t.equal(tsc.status, 0, `${file} type-checks in a consumer with skipLibCheck: false ${tsc.stdout}${tsc.stderr}`);
+  }
 
   const help = spawnSync(join(app, 'node_modules/.bin/livekit-audio'), ['--help'], {
     encoding: 'utf8',
