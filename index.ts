@@ -91,6 +91,7 @@ export {
   type WavFormatInfo,
 } from './transforms/decodeWav.js';
 export { DecodePcm, decodePcm, type DecodePcmOptions } from './transforms/decodePcm.js';
+export { EncodePcm, encodePcm, type EncodePcmOptions } from './transforms/encodePcm.js';
 export {
   DEFAULT_MAX_DECODED_BYTES,
   DecodeFile,
@@ -118,6 +119,12 @@ export {
   type LiveKitSinkOptions,
   type LiveKitSinkStats,
 } from './sinks/LiveKitSink.js';
+export {
+  LiveKitSource,
+  DEFAULT_MAX_BUFFER_MS as LIVEKIT_SOURCE_MAX_BUFFER_MS,
+  type LiveKitSourceOptions,
+  type LiveKitSourceStats,
+} from './sources/LiveKitSource.js';
 export { WavFileSink, wavFileSink, type WavFileSinkOptions } from './sinks/WavFileSink.js';
 export {
   createGateway,

@@ -198,3 +198,65 @@ export function toInt16(encoding: SampleEncoding, src: Uint8Array, out: Int16Arr
       return;
   }
 }
+
+/**
+ * Convert int16 `samples` into `encoding` at the start of `out` (which must hold samples.length ×
+ * bytesPerSample(encoding) bytes): the inverse of toInt16 — exact for every 16-bit value into s16/s24/s32/f32/f64;
+ * u8 to the nearest code; G.711 through the Sun reference encoders (a level next to the sample; every code
+ * decodes and re-encodes to itself but µ-law's negative zero).
+ */
+export function fromInt16(encoding: SampleEncoding, samples: Int16Array, out: Uint8Array): void {
+  const n = samples.length;
+  switch (encoding) {
+    case 'u8':
+      for (let i = 0; i < n; i++) out[i] = Math.min(255, (samples[i]! + 32768 + 128) >> 8);
+      return;
+    case 's16le':
+      for (let i = 0, j = 0; i < n; i++, j += 2) {
+        const v = samples[i]!;
+        out[j] = v & 0xff;
+        out[j + 1] = (v >> 8) & 0xff;
+      }
+      return;
+    case 's16be':
+      for (let i = 0, j = 0; i < n; i++, j += 2) {
+        const v = samples[i]!;
+        out[j] = (v >> 8) & 0xff;
+        out[j + 1] = v & 0xff;
+      }
+      return;
+    case 's24le':
+      for (let i = 0, j = 0; i < n; i++, j += 3) {
+        const v = samples[i]! << 8;
+        out[j] = v & 0xff;
+        out[j + 1] = (v >> 8) & 0xff;
+        out[j + 2] = (v >> 16) & 0xff;
+      }
+      return;
+    case 's32le':
+      for (let i = 0, j = 0; i < n; i++, j += 4) {
+        const v = samples[i]! << 16;
+        out[j] = v & 0xff;
+        out[j + 1] = (v >> 8) & 0xff;
+        out[j + 2] = (v >> 16) & 0xff;
+        out[j + 3] = (v >>> 24) & 0xff;
+      }
+      return;
+    case 'f32le': {
+      const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+      for (let i = 0; i < n; i++) dv.setFloat32(i * 4, samples[i]! / 32768, true);
+      return;
+    }
+    case 'f64le': {
+      const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+      for (let i = 0; i < n; i++) dv.setFloat64(i * 8, samples[i]! / 32768, true);
+      return;
+    }
+    case 'mulaw':
+      for (let i = 0; i < n; i++) out[i] = encodeMulaw(samples[i]!);
+      return;
+    case 'alaw':
+      for (let i = 0; i < n; i++) out[i] = encodeAlaw(samples[i]!);
+      return;
+  }
+}

@@ -12,7 +12,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const floors = ['lib', 'transforms', 'sinks', 'room', 'gateway'];
+const floors = ['lib', 'transforms', 'sinks', 'sources', 'room', 'gateway'];
 const out = join(root, 'dist', 'cjs');
 
 function sources(dir) {
