@@ -20,6 +20,7 @@ import { cpus } from 'node:os';
 import { Readable, Writable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AudioFrame, AudioResampler, AudioResamplerQuality, dispose } from '@livekit/rtc-node';
+import { concatInt16 } from '../lib/frames.js';
 import { loadSpeex, SpeexResampler } from '../lib/speex.js';
 import { PolyphaseResampler } from '../lib/polyphase/PolyphaseResampler.js';
 import type { Resampler } from '../lib/resampler.js';
@@ -77,18 +78,7 @@ function soxr(q: AudioResamplerQuality): EngineSpec {
 }
 
 function samplesOf(frames: AudioFrame[]): Int16Array {
-  return concat(frames.map((f) => f.data.subarray(0, f.samplesPerChannel * f.channels)));
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatInt16(frames.map((f) => f.data.subarray(0, f.samplesPerChannel * f.channels)));
 }
 
 function toInt16(x: Float64Array): Int16Array {
@@ -110,7 +100,7 @@ function feed(e: Engine, x: Int16Array, inRate: number, outRate: number, chunk: 
     withheld = Math.max(withheld, (fed * 1000) / inRate - (made * 1000) / outRate);
   }
   outs.push(e.flush());
-  return { out: concat(outs), withheld };
+  return { out: concatInt16(outs), withheld };
 }
 
 function mid(x: Int16Array, rate: number, trimMs: number): Int16Array {

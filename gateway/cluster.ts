@@ -17,7 +17,7 @@
  * to close its gateway — connections get a 1001 close and their queued audio plays out — then waits for
  * them to exit; a worker still alive after `shutdownTimeoutMs` is killed.
  *
- * A worker is this same file run as the worker's main module, with its options in the environment (they must
+ * A worker is gateway/worker.ts run as the worker's main module, with its options in the environment (they must
  * be plain data: no sink factory, no clock, no connected Room). Publishing to a room, each worker joins as
  * its own participant: `<identity>-<slot>`, so a key pair is needed rather than a token (a token names one
  * participant).
@@ -25,11 +25,11 @@
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../lib/errors.js';
 import type { ConnectOptions } from '../room/publish.js';
 import type { ConnectionRecord } from './connection.js';
 import type { GatewayOptions } from './server.js';
+import { MSG_HELLO, MSG_RECORD, MSG_SHUTDOWN, OPTIONS_ENV, SLOT_ENV, workerEntry } from './clusterMessages.js';
 
 /** Gateway options a worker can receive: plain data only. */
 export type ClusterGatewayOptions = Omit<GatewayOptions, 'sink' | 'log' | 'clock' | 'room'> & { room?: ConnectOptions };
@@ -68,11 +68,6 @@ export interface GatewayCluster {
   close(): Promise<void>;
 }
 
-const OPTIONS_ENV = 'LIVEKIT_AUDIO_CLUSTER_OPTIONS';
-const SLOT_ENV = 'LIVEKIT_AUDIO_CLUSTER_SLOT';
-const MSG_HELLO = 'livekit-audio:hello'; // worker → primary: it listens for control messages now
-const MSG_RECORD = 'livekit-audio:record';
-const MSG_SHUTDOWN = 'livekit-audio:shutdown';
 /** A worker that dies within this long of its start counts towards its slot's crash backoff. */
 const CRASH_WINDOW_MS = 30_000;
 /**
@@ -99,7 +94,7 @@ export function startGatewayCluster(opts: GatewayClusterOptions = {}): GatewayCl
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? (gateway.closeTimeoutMs ?? 3000) + 5000;
 
   const env = { [OPTIONS_ENV]: JSON.stringify(gateway) };
-  cluster.setupPrimary({ exec: fileURLToPath(import.meta.url) });
+  cluster.setupPrimary({ exec: workerEntry() });
 
   const slots = new Map<number, Worker>(); // slot → live worker
   const startedAt = new Map<Worker, number>();
@@ -280,59 +275,4 @@ function checkGatewayOptions(g: ClusterGatewayOptions, workers: number): Cluster
     }
   }
   return g;
-}
-
-/** Worker side: run one gateway with the options from the primary until told (or signalled) to stop. */
-async function runWorker(): Promise<void> {
-  // listen for "stop" first: a shutdown sent while this worker is still loading must not be lost
-  let stopRequested = false;
-  let stop = () => {
-    stopRequested = true;
-  };
-  process.on('message', (msg: { type?: string }) => {
-    if (msg?.type === MSG_SHUTDOWN) stop();
-  });
-  process.on('SIGTERM', () => stop());
-  process.on('SIGINT', () => stop());
-  // the primary died without telling us (killed -9): do not linger as an orphan
-  process.on('disconnect', () => stop());
-  process.send!({ type: MSG_HELLO });
-
-  const [{ createGateway }, { dispose }] = await Promise.all([import('./server.js'), import('@livekit/rtc-node')]);
-  const opts = JSON.parse(process.env[OPTIONS_ENV]!) as ClusterGatewayOptions;
-  const slot = process.env[SLOT_ENV] ?? '0';
-  const room =
-    opts.room && 'identity' in opts.room ? { ...opts.room, identity: `${opts.room.identity}-${slot}` } : opts.room;
-  const sent = new Set<Promise<void>>();
-  const gw = createGateway({
-    ...opts,
-    room,
-    log: (record) => {
-      const p = new Promise<void>((resolve) =>
-        process.send!({ type: MSG_RECORD, record }, undefined, {}, () => resolve()),
-      );
-      sent.add(p);
-      void p.then(() => sent.delete(p));
-    },
-  });
-  let stopping: Promise<void> | undefined;
-  stop = () => {
-    stopping ??= (async () => {
-      await gw.close();
-      await Promise.all(sent); // the last records reach the primary before we exit
-      await dispose();
-      process.exit(0);
-    })();
-  };
-  if (stopRequested) return stop();
-  try {
-    await gw.listen();
-  } catch (err) {
-    process.stderr.write(`livekit-audio cluster worker ${process.pid}: ${(err as Error).message}\n`);
-    process.exit(2);
-  }
-}
-
-if (cluster.isWorker && process.env[OPTIONS_ENV] !== undefined && process.argv[1] === fileURLToPath(import.meta.url)) {
-  void runWorker();
 }

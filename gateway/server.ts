@@ -19,7 +19,7 @@ import { mkdir } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { Room } from '@livekit/rtc-node';
 import { realClock, type Clock } from '../lib/clock.js';
 import { ConfigError } from '../lib/errors.js';
@@ -36,11 +36,9 @@ import {
   type ConnectionSink,
   type SinkFactory,
 } from './connection.js';
-import { pcmFormatFromQuery } from './protocols/rawPcm.js';
-import type { TwilioStart } from './protocols/twilio.js';
-import { presentedSecret, secretDigest, secretMatches, validTwilioSignature } from './auth.js';
-import { Admission, defaultMaxCalls, type Refusal } from './admission.js';
-import { parseUpgradeTarget } from './upgrade.js';
+import { secretDigest } from './auth.js';
+import { Admission, defaultMaxCalls } from './admission.js';
+import { handleUpgrade, type UpgradeContext } from './upgradeHandler.js';
 import { openFilesLimit } from '../lib/openFilesLimit.js';
 
 export interface GatewayOptions {
@@ -154,15 +152,11 @@ const LOOPBACK_TAIL_MS = 50;
  */
 export const GATEWAY_QUEUE_SIZE_MS = 0;
 
-export function createGateway(opts: GatewayOptions = {}): Gateway {
+/** The options checked and completed (ConfigError ERR_GATEWAY_OPTIONS), with the open-files warnings given. */
+function resolveGatewayOptions(opts: GatewayOptions) {
   const port = opts.port ?? 8080;
-  const host = opts.host ?? '127.0.0.1';
   const maxPayload = opts.maxMessageBytes ?? 65536;
   const sampleRate = opts.sampleRate ?? 'caller';
-  const channels = opts.channels ?? 1;
-  const queueSizeMs = opts.queueSizeMs ?? GATEWAY_QUEUE_SIZE_MS;
-  const clock = opts.clock ?? realClock;
-  const log = opts.log ?? ((r: ConnectionRecord) => process.stdout.write(JSON.stringify(r) + '\n'));
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ConfigError('ERR_GATEWAY_OPTIONS', `port must be an integer in 0..65535, got ${port}`);
   }
@@ -178,24 +172,12 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
   if (opts.secret !== undefined && opts.secret.length < 8) {
     throw new ConfigError('ERR_GATEWAY_OPTIONS', 'secret must be at least 8 characters');
   }
-  const secret = opts.secret === undefined ? undefined : secretDigest(opts.secret);
-  const warn = opts.warn ?? ((m: string) => process.stderr.write(`livekit-audio gateway: ${m}\n`));
-  const cap = defaultMaxCalls(openFilesLimit());
-  const maxCalls = positiveInt('maxCalls', opts.maxCalls ?? cap.maxCalls);
-  const maxCallsPerIp = positiveInt('maxCallsPerIp', opts.maxCallsPerIp ?? GATEWAY_LIMITS.maxCallsPerIp);
-  const handshakeTimeoutMs = positiveInt(
-    'handshakeTimeoutMs',
-    opts.handshakeTimeoutMs ?? GATEWAY_LIMITS.handshakeTimeoutMs,
-  );
-  const authTimeoutMs = positiveInt('authTimeoutMs', opts.authTimeoutMs ?? GATEWAY_LIMITS.authTimeoutMs);
-  const deadlines: CallDeadlines = {
-    firstAudioMs: positiveInt('firstAudioTimeoutMs', opts.firstAudioTimeoutMs ?? GATEWAY_LIMITS.firstAudioTimeoutMs),
-    idleMs: positiveInt('idleTimeoutMs', opts.idleTimeoutMs ?? GATEWAY_LIMITS.idleTimeoutMs),
-    maxDurationMs: positiveInt('maxCallDurationMs', opts.maxCallDurationMs ?? GATEWAY_LIMITS.maxCallDurationMs),
-  };
   if (opts.twilioAuthToken !== undefined && opts.twilioAuthToken.length === 0) {
     throw new ConfigError('ERR_GATEWAY_OPTIONS', 'twilioAuthToken must not be empty');
   }
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`livekit-audio gateway: ${m}\n`));
+  const cap = defaultMaxCalls(openFilesLimit());
+  const maxCalls = positiveInt('maxCalls', opts.maxCalls ?? cap.maxCalls);
   if (cap.limitedByOpenFiles && opts.maxCalls === undefined) {
     warn(
       `the open-files limit (${cap.openFiles}) holds only ${cap.maxCalls} calls: maxCalls is ${cap.maxCalls}. ` +
@@ -208,18 +190,45 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
   ) {
     warn(`maxCalls ${opts.maxCalls} is more than the open-files limit (${cap.openFiles}) safely holds`);
   }
-  const admission = new Admission(maxCalls, maxCallsPerIp);
+  const deadlines: CallDeadlines = {
+    firstAudioMs: positiveInt('firstAudioTimeoutMs', opts.firstAudioTimeoutMs ?? GATEWAY_LIMITS.firstAudioTimeoutMs),
+    idleMs: positiveInt('idleTimeoutMs', opts.idleTimeoutMs ?? GATEWAY_LIMITS.idleTimeoutMs),
+    maxDurationMs: positiveInt('maxCallDurationMs', opts.maxCallDurationMs ?? GATEWAY_LIMITS.maxCallDurationMs),
+  };
+  return {
+    port,
+    host: opts.host ?? '127.0.0.1',
+    maxPayload,
+    sampleRate,
+    channels: opts.channels ?? 1,
+    queueSizeMs: opts.queueSizeMs ?? GATEWAY_QUEUE_SIZE_MS,
+    clock: opts.clock ?? realClock,
+    log: opts.log ?? ((r: ConnectionRecord) => process.stdout.write(JSON.stringify(r) + '\n')),
+    warn,
+    secret: opts.secret === undefined ? undefined : secretDigest(opts.secret),
+    maxCalls,
+    openFiles: cap.openFiles,
+    maxCallsPerIp: positiveInt('maxCallsPerIp', opts.maxCallsPerIp ?? GATEWAY_LIMITS.maxCallsPerIp),
+    handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', opts.handshakeTimeoutMs ?? GATEWAY_LIMITS.handshakeTimeoutMs),
+    authTimeoutMs: positiveInt('authTimeoutMs', opts.authTimeoutMs ?? GATEWAY_LIMITS.authTimeoutMs),
+    deadlines,
+  };
+}
+
+export function createGateway(opts: GatewayOptions = {}): Gateway {
+  const o = resolveGatewayOptions(opts);
+  const admission = new Admission(o.maxCalls, o.maxCallsPerIp);
   const stats: GatewayStats = {
     active: 0,
     accepted: 0,
     refused: { badRequest: 0, capacity: 0, perIp: 0, unauthorized: 0, shuttingDown: 0 },
     failed: 0,
-    maxCalls,
-    openFiles: cap.openFiles,
+    maxCalls: o.maxCalls,
+    openFiles: o.openFiles,
   };
-  const onUnexpected = (id: string, err: unknown) => {
+  const unexpected = (id: string, err: unknown) => {
     stats.failed++;
-    warn(`call ${id} failed unexpectedly and was closed: ${String((err as Error)?.stack ?? err).slice(0, 500)}`);
+    o.warn(`call ${id} failed unexpectedly and was closed: ${String((err as Error)?.stack ?? err).slice(0, 500)}`);
   };
 
   const connections = new Map<string, GatewayConnection>();
@@ -235,122 +244,64 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
     (async (info) => {
       if (target) {
         const { sampleRate, channels } = info;
+        const queueSizeMs = o.queueSizeMs;
         const sink = await publish(target, { sampleRate, channels, queueSizeMs, name: info.id, unpublishOnEnd: false });
         return { sink, close: () => sink.unpublish() };
       }
-      return loopbackSink(info.id, info.sampleRate, info.channels, queueSizeMs, opts.outDir);
+      return loopbackSink(info.id, info.sampleRate, info.channels, o.queueSizeMs, opts.outDir);
     });
 
   // closeTimeout (how long a close handshake may take before ws cuts the socket) is missing from @types/ws
-  const wsOptions = { noServer: true, maxPayload, closeTimeout: 5000 };
+  const wsOptions = { noServer: true, maxPayload: o.maxPayload, closeTimeout: 5000 };
   const wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
   const server = http.createServer(
     // checked every second rather than Node's default 30 s, so a slow handshake really ends at the deadline
-    { headersTimeout: handshakeTimeoutMs, requestTimeout: handshakeTimeoutMs, connectionsCheckingInterval: 1000 },
+    { headersTimeout: o.handshakeTimeoutMs, requestTimeout: o.handshakeTimeoutMs, connectionsCheckingInterval: 1000 },
     (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
       res.end('livekit-audio gateway: connect with a WebSocket (paths /twilio, /pcm?rate=&channels=&encoding=)\n');
     },
   );
   // a hard bound on sockets (each one a descriptor), whatever state they are in; refusals need a few spare
-  server.maxConnections = maxCalls + 64;
+  server.maxConnections = o.maxCalls + 64;
 
-  const refuse = (socket: Socket, status: string, reason: keyof GatewayStats['refused'], body = '') => {
-    stats.refused[reason]++;
-    const extra = reason === 'capacity' || reason === 'perIp' ? 'retry-after: 5\r\n' : '';
-    const length = Buffer.byteLength(body);
-    socket.end(
-      `HTTP/1.1 ${status}\r\nconnection: close\r\n${extra}content-type: text/plain\r\ncontent-length: ${length}\r\n\r\n${body}`,
-    );
-  };
-  const refusalStatus: Record<Refusal, [string, keyof GatewayStats['refused']]> = {
-    capacity: ['503 Service Unavailable', 'capacity'],
-    'per-ip': ['503 Service Unavailable', 'perIp'],
-  };
-
-  /** An upgrade request: every check before any per-call resource is made (see the header). */
-  function onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
-    // http drops its own socket error handler on upgrade: a client reset while we refuse must not crash us
-    socket.on('error', () => socket.destroy());
-    const target = parseUpgradeTarget(req.url);
-    if ('error' in target) return refuse(socket, '400 Bad Request', 'badRequest', target.error);
-    if (closing) return refuse(socket, '503 Service Unavailable', 'shuttingDown');
-    const ip = req.socket.remoteAddress ?? '?';
-    const full = admission.refusal(ip);
-    if (full)
-      return refuse(
-        socket,
-        refusalStatus[full][0],
-        refusalStatus[full][1],
-        `gateway ${full === 'capacity' ? 'at capacity' : 'per-address limit reached'}`,
-      );
-    const { pathname, query } = target;
-    const mode = pathname.endsWith('/twilio') ? 'twilio' : pathname.endsWith('/pcm') ? 'pcm' : 'auto';
-    const signed =
-      opts.twilioAuthToken !== undefined && mode === 'twilio'
-        ? validTwilioSignature(req.headers, target.raw, opts.twilioAuthToken, opts.publicUrl)
-        : undefined;
-    if (signed === false) return refuse(socket, '401 Unauthorized', 'unauthorized');
-    const presented = presentedSecret(req.headers, query);
-    // without a secret at the upgrade only a (possible) Twilio stream may proceed, to show it in `start`
-    const declaresFormat = query.has('rate') || query.has('sampleRate');
-    const deferSecret = secret !== undefined && !signed && presented === undefined && mode !== 'pcm' && !declaresFormat;
-    if (secret && !signed && !deferSecret && !secretMatches(presented, secret)) {
-      return refuse(socket, '401 Unauthorized', 'unauthorized');
-    }
-    let format;
-    try {
-      format = mode === 'twilio' ? undefined : pcmFormatFromQuery(query);
-    } catch (err) {
-      return refuse(socket, '400 Bad Request', 'badRequest', (err as Error).message);
-    }
-    // ws may still refuse the handshake (a bad key or version) without calling back: admit only once it is done
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const release = admission.admit(ip);
-      const id = `${prefix}-${++seq}`;
-      let conn: GatewayConnection;
-      try {
-        conn = new GatewayConnection(ws, req, {
-          id,
-          mode,
-          format,
-          sink: sinkFactory,
-          sampleRate,
-          channels,
-          jitter: opts.jitter,
-          clock,
-          deadlines,
-          onUnexpectedError: (err) => onUnexpected(id, err),
-          ...(deferSecret && {
-            authorizeStart: (start: TwilioStart) =>
-              secretMatches(stringOrUndefined(start.customParameters.secret), secret),
-            authDeadlineMs: authTimeoutMs,
-          }),
-        });
-      } catch (err) {
-        release();
-        onUnexpected(id, err);
-        ws.close(1011, 'gateway error');
-        return;
-      }
+  const upgrades: UpgradeContext = {
+    wss,
+    admission,
+    refused: stats.refused,
+    secret: o.secret,
+    twilioAuthToken: opts.twilioAuthToken,
+    publicUrl: opts.publicUrl,
+    authTimeoutMs: o.authTimeoutMs,
+    call: {
+      sink: sinkFactory,
+      sampleRate: o.sampleRate,
+      channels: o.channels,
+      jitter: opts.jitter,
+      clock: o.clock,
+      deadlines: o.deadlines,
+    },
+    isClosing: () => closing,
+    nextId: () => `${prefix}-${++seq}`,
+    opened(id, conn, release) {
       stats.accepted++;
       connections.set(id, conn);
       const done = conn.done.then((record) => {
         connections.delete(id);
         release();
-        log(record);
+        o.log(record);
       });
       pending.add(done);
       void done.finally(() => pending.delete(done));
-    });
-  }
-
+    },
+    unexpected,
+  };
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     try {
-      onUpgrade(req, socket, head);
+      handleUpgrade(upgrades, req, socket, head);
     } catch (err) {
       // a defect here must cost one request, not the process
-      onUnexpected('upgrade', err);
+      unexpected('upgrade', err);
       socket.destroy();
     }
   });
@@ -369,7 +320,7 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
       }
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen(o.port, o.host, () => {
           server.off('error', reject);
           resolve();
         });
@@ -383,9 +334,9 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
       for (const c of connections.values()) c.shutdown();
       const drained = Promise.all(pending);
       const cut = new Promise<boolean>((resolve) => {
-        const h = clock.setTimeout(() => resolve(true), opts.closeTimeoutMs ?? 3000);
+        const h = o.clock.setTimeout(() => resolve(true), opts.closeTimeoutMs ?? 3000);
         void drained.then(() => {
-          clock.clearTimeout(h);
+          o.clock.clearTimeout(h);
           resolve(false);
         });
       });
@@ -450,10 +401,6 @@ async function loopbackSink(
 
 function isConnectOptions(x: ConnectOptions | PublishTarget): x is ConnectOptions {
   return typeof (x as ConnectOptions).url === 'string';
-}
-
-function stringOrUndefined(x: unknown): string | undefined {
-  return typeof x === 'string' ? x : undefined;
 }
 
 function positiveInt(name: string, v: number): number {

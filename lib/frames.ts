@@ -95,12 +95,16 @@ function describe(x: unknown): string {
 
 /** The interleaved samples of `frames`, concatenated into one array. */
 export function concatSamples(frames: Iterable<AudioFrame>): Int16Array {
-  const list = [...frames];
-  const out = new Int16Array(list.reduce((n, f) => n + f.data.length, 0));
+  return concatInt16(Array.from(frames, (f) => f.data));
+}
+
+/** `parts` end to end, in one new array. */
+export function concatInt16(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const f of list) {
-    out.set(f.data, at);
-    at += f.data.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
   return out;
 }

@@ -24,6 +24,7 @@ import { isAudioSampleRate, MAX_CHANNELS as MAX_SOURCE_CHANNELS, SAMPLE_RATE_RAN
 import { createResampler, type Resampler } from '../lib/resampler.js';
 import { loadSpeex } from '../lib/speex.js';
 import { readableQueuedMs, type HoldsAudio } from '../lib/stats.js';
+import { bytesOf } from '../lib/chunks.js';
 import { probeContainer, type ContainerInfo } from '../lib/decode/containers/probe.js';
 import { readWavHeader } from '../lib/decode/containers/wav.js';
 import { NativeDecoder } from '../lib/decode/nativeDecoder.js';
@@ -183,21 +184,17 @@ export class DecodeFile extends Duplex implements HoldsAudio {
   }
 
   override _write(chunk: unknown, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (!(chunk instanceof Uint8Array)) {
-      cb(
-        new InvalidAudioError(
-          'ERR_DECODE_INPUT_TYPE',
-          `decodeFile expects Buffer/Uint8Array chunks, got ${chunk === null ? 'null' : typeof chunk}`,
-        ),
-      );
+    const bytes = bytesOf(chunk, 'decodeFile', 'ERR_DECODE_INPUT_TYPE');
+    if (bytes instanceof InvalidAudioError) {
+      cb(bytes);
       return;
     }
-    this.#inputBytes += chunk.byteLength;
+    this.#inputBytes += bytes.byteLength;
     if (this.#inputBytes > this.#maxBytes) {
       cb(new BufferOverflowError('ERR_DECODE_TOO_LARGE', `decodeFile: input exceeds maxBytes (${this.#maxBytes})`));
       return;
     }
-    this.#input.push(chunk);
+    this.#input.push(bytes);
     cb();
   }
 

@@ -11,6 +11,7 @@ import { createFrame } from '../lib/frames.js';
 import { ConfigError, InvalidAudioError } from '../lib/errors.js';
 import { SAMPLE_ENCODINGS, bytesPerSample, isSampleEncoding, toInt16, type SampleEncoding } from '../lib/formats.js';
 import { readableQueuedMs, type HoldsAudio } from '../lib/stats.js';
+import { bytesOf, writableQueuedBytes } from '../lib/chunks.js';
 
 export type { SampleEncoding };
 
@@ -78,21 +79,16 @@ export class DecodePcm extends Transform implements HoldsAudio {
 
   /** Audio held here: frames in the readable buffer plus bytes not yet decoded. */
   get bufferedMs(): number {
-    let bytes = this.#carry.length;
-    for (const e of (this as unknown as { writableBuffer: Array<{ chunk: unknown }> }).writableBuffer) {
-      if (e.chunk instanceof Uint8Array) bytes += e.chunk.byteLength;
-    }
+    const bytes = this.#carry.length + writableQueuedBytes(this);
     return readableQueuedMs(this) + (bytes / this.blockAlign / this.sampleRate) * 1000;
   }
 
   override _transform(chunk: unknown, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!(chunk instanceof Uint8Array)) {
-      const what =
-        chunk === null ? 'null' : typeof chunk === 'object' ? (chunk.constructor?.name ?? 'object') : typeof chunk;
-      cb(new InvalidAudioError('ERR_PCM_INPUT_TYPE', `decodePcm expects Buffer/Uint8Array chunks, got ${what}`));
+    const bytes = bytesOf(chunk, 'decodePcm', 'ERR_PCM_INPUT_TYPE');
+    if (bytes instanceof InvalidAudioError) {
+      cb(bytes);
       return;
     }
-    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const src = this.#carry.length > 0 ? Buffer.concat([this.#carry, bytes]) : bytes;
     const whole = src.length - (src.length % this.blockAlign);
     // Copy the remainder: the writer owns its buffer once we return.

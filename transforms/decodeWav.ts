@@ -21,6 +21,7 @@ import { createFrame } from '../lib/frames.js';
 import { InvalidAudioError, UnsupportedFormatError } from '../lib/errors.js';
 import { isAudioSampleRate, MAX_CHANNELS, SAMPLE_RATE_RANGE, toInt16, type SampleEncoding } from '../lib/formats.js';
 import { readableQueuedMs, type HoldsAudio } from '../lib/stats.js';
+import { bytesOf, writableQueuedBytes } from '../lib/chunks.js';
 
 export interface DecodeWavOptions {
   /**
@@ -141,23 +142,19 @@ export class DecodeWav extends Transform implements HoldsAudio {
 
   /** Audio held here: frames in the readable buffer plus input bytes not yet decoded (once the format is known). */
   get bufferedMs(): number {
-    const bytes = this.#carry.length + queuedBytes(this);
+    const bytes = this.#carry.length + writableQueuedBytes(this);
     const f = this.format;
     return readableQueuedMs(this) + (f ? (bytes / f.blockAlign / f.sampleRate) * 1000 : 0);
   }
 
   override _transform(chunk: unknown, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!(chunk instanceof Uint8Array)) {
-      const what =
-        chunk === null ? 'null' : typeof chunk === 'object' ? (chunk.constructor?.name ?? 'object') : typeof chunk;
-      this.#fail(
-        new InvalidAudioError('ERR_WAV_INPUT_TYPE', `decodeWav expects Buffer/Uint8Array chunks, got ${what}`),
-        cb,
-      );
+    const bytes = bytesOf(chunk, 'decodeWav', 'ERR_WAV_INPUT_TYPE');
+    if (bytes instanceof InvalidAudioError) {
+      this.#fail(bytes, cb);
       return;
     }
     try {
-      this.#consume(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.#consume(bytes);
     } catch (err) {
       this.#emitDecoded();
       this.#fail(err as Error, cb);
@@ -661,15 +658,6 @@ function sampleFormat(
       );
     }
   }
-}
-
-/** Bytes waiting in a writable's buffer (Node's `writableBuffer` holds `{ chunk, encoding, callback }` entries). */
-function queuedBytes(w: Transform): number {
-  let n = 0;
-  for (const e of (w as unknown as { writableBuffer: Array<{ chunk: unknown }> }).writableBuffer) {
-    if (e.chunk instanceof Uint8Array) n += e.chunk.byteLength;
-  }
-  return n;
 }
 
 function truncated(message: string): InvalidAudioError {

@@ -176,6 +176,60 @@ export async function loopbackReport(a: LoopbackArgs, signal?: AbortSignal): Pro
     report: join(a.out, 'report.json'),
     plot: join(a.out, 'report.svg'),
   };
+  const { input, decode } = await openInput(a, files);
+  const lb = createLoopback({
+    sampleRate: a.sampleRate,
+    channels: a.channels,
+    queueSizeMs: a.queueSizeMs,
+    prebufferMs: a.prebufferMs,
+  });
+  try {
+    const run = await playThrough(a, decode, lb, signal);
+    const sent = concatSamples(run.reference);
+    const sentPerChannel = sent.length / a.channels;
+    // the last frames' way from the native queue to the recorder: it knows how many samples to wait for, and
+    // stops as soon as they are in (the deadline only bounds a path that lost audio)
+    await lb.recorder
+      .waitFor(
+        (r) => r.firstSoundSample !== null && r.samplesReceived - r.firstSoundSample >= sentPerChannel,
+        RECEIVE_DEADLINE_MS,
+      )
+      .catch(() => undefined);
+    const received = lb.recorder.samples();
+    // the leading silence is as long as decoding took to start (the first use of a decoder loads its module)
+    const alignment = alignAudio(sent, received, { channels: a.channels, maxOffset: 5 * a.sampleRate });
+    const durationMs = (sentPerChannel * 1000) / a.sampleRate;
+    const report: LoopbackReport = {
+      input,
+      track: { sampleRate: a.sampleRate, channels: a.channels, mode: lb.sink.mode, queueSizeMs: a.queueSizeMs },
+      resampled: input.sampleRate !== a.sampleRate || input.channels !== a.channels,
+      durationMs,
+      wallMs: run.wallMs,
+      pacingRatio: run.wallMs / durationMs,
+      firstAudioLatencyMs: arrivalOf(lb, alignment.offset, run.start),
+      firstCaptureMs: lb.sink.stats.firstCaptureAt === null ? null : lb.sink.stats.firstCaptureAt - run.start,
+      sampleExact: alignment.exact,
+      alignment: { ...alignment, offsetMs: (alignment.offset * 1000) / a.sampleRate },
+      cpuMsPerAudioSecond: (run.cpu.user + run.cpu.system) / 1000 / (durationMs / 1000),
+      sink: lb.sink.stats,
+      files,
+    };
+    await writeOutputs(a, report, received, alignment.offset + sentPerChannel);
+    await writeFile(files.plot, plots(a, sent, received, alignment.offset, run.progress, lb, run.start));
+    return report;
+  } finally {
+    await lb.close();
+  }
+}
+
+/** How long the recorder may wait for the last captured samples to come back (it usually takes ~20 ms). */
+const RECEIVE_DEADLINE_MS = 5000;
+
+/** The file to play (a generated test signal when none is given) and the stages that decode it. */
+async function openInput(
+  a: LoopbackArgs,
+  files: LoopbackReport['files'],
+): Promise<{ input: LoopbackReport['input']; decode: (Readable | Transform | Duplex)[] }> {
   let file = a.file;
   if (file === undefined) {
     file = files.sample = join(a.out, 'sample.wav');
@@ -191,9 +245,6 @@ export async function loopbackReport(a: LoopbackArgs, signal?: AbortSignal): Pro
   // WAV streams through our parser (10 ms reads of 48 kHz stereo: small stages, small budget);
   // compressed files are decoded whole by node-web-audio-api, straight to the track's rate
   const decoder = isWav ? decodeWav() : decodeFile(file, { sampleRate: a.sampleRate, channels: a.channels });
-  const decode: (Readable | Transform | Duplex)[] = isWav
-    ? [createReadStream(file, { highWaterMark: 1920 }), decoder]
-    : [decoder];
   decoder.once(
     'format',
     (f: { sampleRate: number; channels: number; sourceSampleRate?: number; sourceChannels?: number }) => {
@@ -201,80 +252,52 @@ export async function loopbackReport(a: LoopbackArgs, signal?: AbortSignal): Pro
       input.channels = f.sourceChannels ?? f.channels;
     },
   );
+  return { input, decode: isWav ? [createReadStream(file, { highWaterMark: 1920 }), decoder] : [decoder] };
+}
 
-  const lb = createLoopback({
-    sampleRate: a.sampleRate,
-    channels: a.channels,
-    queueSizeMs: a.queueSizeMs,
-    prebufferMs: a.prebufferMs,
+/** Decode → resample → rechunk → the loopback's sink, keeping what was sent and the sink's progress over time. */
+async function playThrough(
+  a: LoopbackArgs,
+  decode: (Readable | Transform | Duplex)[],
+  lb: Loopback,
+  signal: AbortSignal | undefined,
+) {
+  const reference: AudioFrame[] = [];
+  const keep = new Transform({
+    objectMode: true,
+    highWaterMark: 1,
+    transform(f: AudioFrame, _enc, cb) {
+      reference.push(f);
+      cb(null, f);
+    },
   });
+  // the sink's progress against the wall clock, for the pacing plot
+  const progress: [number, number][] = [];
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  const sampler = setInterval(() => progress.push([performance.now() - start, lb.sink.stats.msCaptured]), 20);
   try {
-    const reference: AudioFrame[] = [];
-    const keep = new Transform({
-      objectMode: true,
-      highWaterMark: 1,
-      transform(f: AudioFrame, _enc, cb) {
-        reference.push(f);
-        cb(null, f);
-      },
-    });
-    // the sink's progress against the wall clock, for the pacing plot
-    const progress: [number, number][] = [];
-    const cpu0 = process.cpuUsage();
-    const start = performance.now();
-    const sampler = setInterval(() => progress.push([performance.now() - start, lb.sink.stats.msCaptured]), 20);
-    try {
-      await pipeline(
-        [...decode, resample({ sampleRate: a.sampleRate, channels: a.channels }), rechunk(), keep, lb.sink],
-        { signal },
-      );
-    } finally {
-      clearInterval(sampler);
-    }
-    const wallMs = performance.now() - start;
-    const cpu = process.cpuUsage(cpu0);
-    const sent = concatSamples(reference);
-    const sentPerChannel = sent.length / a.channels;
-    // the last frames' way from the native queue to the recorder
-    await lb.recorder
-      .waitFor((r) => r.firstSoundSample !== null && r.samplesReceived - r.firstSoundSample >= sentPerChannel, 1000)
-      .catch(() => undefined);
-    const received = lb.recorder.samples();
-    // the leading silence is as long as decoding took to start (the first use of a decoder loads its module)
-    const alignment = alignAudio(sent, received, { channels: a.channels, maxOffset: 5 * a.sampleRate });
-    const durationMs = (sentPerChannel * 1000) / a.sampleRate;
-    const report: LoopbackReport = {
-      input,
-      track: { sampleRate: a.sampleRate, channels: a.channels, mode: lb.sink.mode, queueSizeMs: a.queueSizeMs },
-      resampled: input.sampleRate !== a.sampleRate || input.channels !== a.channels,
-      durationMs,
-      wallMs,
-      pacingRatio: wallMs / durationMs,
-      firstAudioLatencyMs: arrivalOf(lb, alignment.offset, start),
-      firstCaptureMs: lb.sink.stats.firstCaptureAt === null ? null : lb.sink.stats.firstCaptureAt - start,
-      sampleExact: alignment.exact,
-      alignment: { ...alignment, offsetMs: (alignment.offset * 1000) / a.sampleRate },
-      cpuMsPerAudioSecond: (cpu.user + cpu.system) / 1000 / (durationMs / 1000),
-      sink: lb.sink.stats,
-      files,
-    };
-    const end = Math.min(
-      received.length,
-      (alignment.offset + sentPerChannel) * a.channels + (a.sampleRate * a.channels) / 10,
-    );
     await pipeline(
-      Readable.from([createFrame(received.slice(0, end), a.sampleRate, a.channels)]),
-      new WavFileSink(files.received),
+      [...decode, resample({ sampleRate: a.sampleRate, channels: a.channels }), rechunk(), keep, lb.sink],
+      { signal },
     );
-    await writeFile(
-      files.report,
-      JSON.stringify(report, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 2) + '\n',
-    );
-    await writeFile(files.plot, plots(a, sent, received, alignment.offset, progress, lb, start));
-    return report;
   } finally {
-    await lb.close();
+    clearInterval(sampler);
   }
+  return { reference, progress, start, wallMs: performance.now() - start, cpu: process.cpuUsage(cpu0) };
+}
+
+/** received.wav (the received audio up to 100 ms past the sent audio's end) and report.json. */
+async function writeOutputs(a: LoopbackArgs, report: LoopbackReport, received: Int16Array, endSample: number) {
+  const end = Math.min(received.length, endSample * a.channels + (a.sampleRate * a.channels) / 10);
+  await pipeline(
+    Readable.from([createFrame(received.slice(0, end), a.sampleRate, a.channels)]),
+    new WavFileSink(report.files.received),
+  );
+  await writeFile(
+    report.files.report,
+    JSON.stringify(report, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 2) + '\n',
+  );
 }
 
 /** When the received sample at `offset` (the first of the audio) reached JavaScript, relative to `start`. */

@@ -3,6 +3,7 @@
  * full scale: a sine of amplitude 32767 reads 0 dB, whatever the measure (peak-equivalent, not RMS dBFS).
  */
 import { AudioFrame } from '../../lib/frames.js';
+import { rng as prng } from '../sim/producer.js';
 
 export const FULL_SCALE = 32767;
 
@@ -34,32 +35,11 @@ export function noise(rate: number, ch: number, spc: number, seed = 1): AudioFra
   return new AudioFrame(data, rate, ch, spc);
 }
 
-/** A small deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (mulberry32) returning floats in [0, 1): the simulator's. */
+export { prng };
 
 /** The interleaved samples of `frames`, concatenated. */
-export function concatFrames(frames: readonly AudioFrame[]): Int16Array {
-  return concatArrays(frames.map((f) => f.data));
-}
-
-/** `parts` end to end, in one new array. */
-export function concatArrays(parts: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { concatSamples as concatFrames, concatInt16 as concatArrays } from '../../lib/frames.js';
 
 /**
  * Cut `frame` into consecutive frames, each owning its buffer; `size(i)` gives the i-th piece's samples per

@@ -5,7 +5,7 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { AudioFrame } from '../../lib/frames.js';
+import { concatSamples, type AudioFrame } from '../../lib/frames.js';
 import { prng } from './signals.js';
 
 export const TAG = { pcm: 1, float: 3, alaw: 6, mulaw: 7, extensible: 0xfffe } as const;
@@ -159,12 +159,4 @@ export async function runDecoder(
   return out;
 }
 
-export function concatSamples(frames: readonly AudioFrame[]): Int16Array {
-  const out = new Int16Array(frames.reduce((n, f) => n + f.data.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f.data, at);
-    at += f.data.length;
-  }
-  return out;
-}
+export { concatSamples };
