@@ -1,4 +1,5 @@
-import { AudioPipelineError } from '../../lib/errors.js';
+import type { ErrorCode } from '../../lib/errorCodes.js';
+import { AudioPipelineError, ConfigError } from '../../lib/errors.js';
 
 /** The shape every CLI subcommand exports as its default. */
 export interface Command {
@@ -8,6 +9,28 @@ export interface Command {
   usage: string;
   /** Run with the arguments after the command name; resolves to the process exit code. */
   run(args: string[]): Promise<number>;
+}
+
+/** A non-negative integer argument (`--name N`), undefined when absent; a ConfigError `code` otherwise. */
+export function intArg(name: string, value: string | undefined, code: ErrorCode): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new ConfigError(code, `--${name} must be a non-negative integer, got '${value}'`);
+  return Number(value);
+}
+
+/**
+ * Ctrl-C (or the given signal, for tests) aborts the returned signal; `release()` removes the listener. A command
+ * that sees it aborted says "interrupted" and exits 130.
+ */
+export function interruptible(given?: AbortSignal): { signal: AbortSignal; release(): void } {
+  const abort = new AbortController();
+  const onInterrupt = () => abort.abort();
+  if (given) given.addEventListener('abort', onInterrupt, { once: true });
+  else process.once('SIGINT', onInterrupt);
+  return {
+    signal: abort.signal,
+    release: () => (given ? given.removeEventListener('abort', onInterrupt) : process.off('SIGINT', onInterrupt)),
+  };
 }
 
 /** One line for a failure: the message, and the stable code of our own errors. */

@@ -10,7 +10,7 @@ import { startGatewayCluster, type ClusterGatewayOptions } from '../../gateway/c
 import type { ConnectOptions } from '../../room/publish.js';
 import { resolveCredentials } from '../../room/publish.js';
 import { ConfigError, ConnectionError } from '../../lib/errors.js';
-import { describeError, type Command } from './command.js';
+import { describeError, intArg, type Command } from './command.js';
 
 const usage = `livekit-audio gateway — take realtime audio over WebSocket (Twilio Media Streams or raw PCM)
 and publish one LiveKit track per connection.
@@ -168,11 +168,7 @@ function parseGatewayArgs(
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0]}'`);
-  const int = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new Error(`--${name} must be a non-negative integer, got '${v}'`);
-    return Number(v);
-  };
+  const int = (name: string, v: string | undefined) => intArg(name, v, 'ERR_GATEWAY_ARGS');
   const wantsRoom = [values.url, values.token, values['api-key'], values['api-secret'], env.LIVEKIT_URL].some(
     (v) => v !== undefined && v !== '',
   );

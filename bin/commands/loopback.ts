@@ -14,7 +14,7 @@ import { Readable, Transform, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { dispose } from '@livekit/rtc-node';
-import { AudioPipelineError, ConfigError } from '../../lib/errors.js';
+import { ConfigError } from '../../lib/errors.js';
 import { AudioFrame, concatSamples, createFrame } from '../../lib/frames.js';
 import { alignAudio, createLoopback, type AlignResult, type Loopback } from '../../room/loopback.js';
 import { linePlot, stackPlots, type PlotSeries } from '../report/svg.js';
@@ -24,7 +24,7 @@ import { rechunk } from '../../transforms/rechunk.js';
 import { resample } from '../../transforms/resample.js';
 import { DEFAULT_QUEUE_SIZE_MS, type LiveKitSinkStats } from '../../sinks/LiveKitSink.js';
 import { WavFileSink } from '../../sinks/WavFileSink.js';
-import type { Command } from './command.js';
+import { describeError, intArg, interruptible, type Command } from './command.js';
 
 const usage = `livekit-audio loopback — play audio through the whole pipeline into rtc-node's local loopback
 (AudioSource → LocalAudioTrack → AudioStream; no LiveKit server) and check what comes back.
@@ -98,26 +98,20 @@ export async function runLoopback(args: string[], io: LoopbackIo = {}): Promise<
     );
     return 2;
   }
-  const abort = new AbortController();
-  const onSigint = () => abort.abort();
-  if (io.signal) io.signal.addEventListener('abort', onSigint, { once: true });
-  else process.once('SIGINT', onSigint);
+  const interrupt = interruptible(io.signal);
   try {
-    const report = await loopbackReport(a, abort.signal);
+    const report = await loopbackReport(a, interrupt.signal);
     if (!a.quiet) out.write(formatReport(report));
     return report.sampleExact ? 0 : 1;
   } catch (e) {
-    if (abort.signal.aborted) {
+    if (interrupt.signal.aborted) {
       err.write('livekit-audio loopback: interrupted\n');
       return 130;
     }
-    const msg =
-      e instanceof AudioPipelineError ? `${e.message} [${e.code}]` : e instanceof Error ? e.message : String(e);
-    err.write(`livekit-audio loopback: ${msg}\n`);
+    err.write(`livekit-audio loopback: ${describeError(e)}\n`);
     return 1;
   } finally {
-    if (io.signal) io.signal.removeEventListener('abort', onSigint);
-    else process.off('SIGINT', onSigint);
+    interrupt.release();
   }
 }
 
@@ -136,12 +130,7 @@ export function parseLoopbackArgs(args: string[]): LoopbackArgs {
     },
   });
   if (positionals.length > 1) throw new ConfigError('ERR_LOOPBACK_ARGS', 'one file at a time');
-  const int = (name: string, v: string | undefined, dflt: number) => {
-    if (v === undefined) return dflt;
-    if (!/^\d+$/.test(v))
-      throw new ConfigError('ERR_LOOPBACK_ARGS', `--${name} must be a non-negative integer, got '${v}'`);
-    return Number(v);
-  };
+  const int = (name: string, v: string | undefined, dflt: number) => intArg(name, v, 'ERR_LOOPBACK_ARGS') ?? dflt;
   const sampleRate = int('rate', values.rate, 48000);
   if (sampleRate < 8000 || sampleRate > 192000 || sampleRate % 100 !== 0) {
     throw new ConfigError('ERR_LOOPBACK_ARGS', `--rate must be a multiple of 100 in 8000..192000, got ${sampleRate}`);

@@ -24,7 +24,7 @@ import { decodeFile, type DecodedFileFormat } from '../../transforms/decodeFile.
 import { resample } from '../../transforms/resample.js';
 import { rechunk } from '../../transforms/rechunk.js';
 import { DEFAULT_QUEUE_SIZE_MS } from '../../sinks/LiveKitSink.js';
-import { describeError, type Command } from './command.js';
+import { describeError, intArg, interruptible, type Command } from './command.js';
 
 const usage = `livekit-audio publish — play an audio file into a LiveKit room as one track, in real time.
 
@@ -87,10 +87,8 @@ export async function runPublish(args: string[], io: PublishIo = {}): Promise<nu
     return 2;
   }
 
-  const abort = new AbortController();
-  const onSigint = () => abort.abort();
-  if (io.signal) io.signal.addEventListener('abort', onSigint, { once: true });
-  else process.once('SIGINT', onSigint);
+  const interrupt = interruptible(io.signal);
+  const abort = { signal: interrupt.signal };
   let room: (PublishTarget & Pick<Room, 'name' | 'disconnect'>) | undefined;
   let sink: PublishedSink | undefined;
   let stopProgress = () => {};
@@ -122,8 +120,7 @@ export async function runPublish(args: string[], io: PublishIo = {}): Promise<nu
     say(describeError(e));
     return e instanceof ConfigError || (e instanceof ConnectionError && e.code === 'ERR_CONNECT_URL') ? 2 : 1;
   } finally {
-    if (io.signal) io.signal.removeEventListener('abort', onSigint);
-    else process.off('SIGINT', onSigint);
+    interrupt.release();
     await sink?.unpublish().catch(() => undefined);
     await room?.disconnect().catch(() => undefined);
   }
@@ -152,13 +149,7 @@ function parsePublishArgs(args: string[], env: Record<string, string | undefined
     throw new ConfigError('ERR_PUBLISH_ARGS', what);
   }
   const file = positionals[0]!;
-  const int = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) {
-      throw new ConfigError('ERR_PUBLISH_ARGS', `--${name} must be a non-negative integer, got '${v}'`);
-    }
-    return Number(v);
-  };
+  const int = (name: string, v: string | undefined) => intArg(name, v, 'ERR_PUBLISH_ARGS');
   const channels = int('channels', values.channels) ?? 1;
   if (channels !== 1 && channels !== 2) throw new ConfigError('ERR_PUBLISH_ARGS', '--channels must be 1 or 2');
   const creds = resolveCredentials(
