@@ -1,19 +1,33 @@
 // ESLint (flat config): typescript-eslint's recommended rules, and the floor plan — each folder imports only
-// from the floors below it (docs/design.md, "Layout"):
+// from the floors below it (docs/design.md, "Shape"):
 //   lib ← transforms, sinks, sources (not each other) ← room ← gateway ← bin; index.ts on top of all.
 import tseslint from 'typescript-eslint';
 
-/** An import of one of `dirs` (a top-level folder) or of the root index.ts, by relative path. */
+const INDEX_MESSAGE = 'index.ts is the public surface: import the module itself';
+
+/**
+ * An import of one of `dirs` (a top-level folder) or of the root index.ts, by relative path: static imports and
+ * re-exports (no-restricted-imports), and dynamic `import()` of a literal path (no-restricted-syntax).
+ */
 function forbid(dirs, why) {
   const patterns = [];
+  const dynamic = [];
+  // in a selector's /regex/ a slash ends the regex: \x2F stands for it there
+  const upTo = (tail, slash) => `^(\\.\\.${slash})+${tail}`;
   if (dirs.length > 0) {
-    patterns.push({ regex: `^(\\.\\./)+(${dirs.join('|')})(/|$)`, message: why });
+    const tail = (slash) => `(${dirs.join('|')})(${slash}|$)`;
+    patterns.push({ regex: upTo(tail('/'), '/'), message: why });
+    dynamic.push({
+      selector: `ImportExpression > Literal.source[value=/${upTo(tail('\\x2F'), '\\x2F')}/]`,
+      message: why,
+    });
   }
-  patterns.push({
-    regex: '^(\\.\\./)+index(\\.js)?$',
-    message: 'index.ts is the public surface: import the module itself',
+  patterns.push({ regex: upTo('index(\\.js)?$', '/'), message: INDEX_MESSAGE });
+  dynamic.push({
+    selector: `ImportExpression > Literal.source[value=/${upTo('index(\\.js)?$', '\\x2F')}/]`,
+    message: INDEX_MESSAGE,
   });
-  return { 'no-restricted-imports': ['error', { patterns }] };
+  return { 'no-restricted-imports': ['error', { patterns }], 'no-restricted-syntax': ['error', ...dynamic] };
 }
 
 export const floors = [

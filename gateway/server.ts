@@ -172,12 +172,24 @@ function resolveGatewayOptions(opts: GatewayOptions) {
   if (opts.secret !== undefined && opts.secret.length < 8) {
     throw new ConfigError('ERR_GATEWAY_OPTIONS', 'secret must be at least 8 characters');
   }
-  if (opts.twilioAuthToken !== undefined && opts.twilioAuthToken.length === 0) {
-    throw new ConfigError('ERR_GATEWAY_OPTIONS', 'twilioAuthToken must not be empty');
-  }
+  // every option is checked (the first bad one is reported) before any open-files warning is given
   const warn = opts.warn ?? ((m: string) => process.stderr.write(`livekit-audio gateway: ${m}\n`));
   const cap = defaultMaxCalls(openFilesLimit());
   const maxCalls = positiveInt('maxCalls', opts.maxCalls ?? cap.maxCalls);
+  const maxCallsPerIp = positiveInt('maxCallsPerIp', opts.maxCallsPerIp ?? GATEWAY_LIMITS.maxCallsPerIp);
+  const handshakeTimeoutMs = positiveInt(
+    'handshakeTimeoutMs',
+    opts.handshakeTimeoutMs ?? GATEWAY_LIMITS.handshakeTimeoutMs,
+  );
+  const authTimeoutMs = positiveInt('authTimeoutMs', opts.authTimeoutMs ?? GATEWAY_LIMITS.authTimeoutMs);
+  const deadlines: CallDeadlines = {
+    firstAudioMs: positiveInt('firstAudioTimeoutMs', opts.firstAudioTimeoutMs ?? GATEWAY_LIMITS.firstAudioTimeoutMs),
+    idleMs: positiveInt('idleTimeoutMs', opts.idleTimeoutMs ?? GATEWAY_LIMITS.idleTimeoutMs),
+    maxDurationMs: positiveInt('maxCallDurationMs', opts.maxCallDurationMs ?? GATEWAY_LIMITS.maxCallDurationMs),
+  };
+  if (opts.twilioAuthToken !== undefined && opts.twilioAuthToken.length === 0) {
+    throw new ConfigError('ERR_GATEWAY_OPTIONS', 'twilioAuthToken must not be empty');
+  }
   if (cap.limitedByOpenFiles && opts.maxCalls === undefined) {
     warn(
       `the open-files limit (${cap.openFiles}) holds only ${cap.maxCalls} calls: maxCalls is ${cap.maxCalls}. ` +
@@ -190,11 +202,6 @@ function resolveGatewayOptions(opts: GatewayOptions) {
   ) {
     warn(`maxCalls ${opts.maxCalls} is more than the open-files limit (${cap.openFiles}) safely holds`);
   }
-  const deadlines: CallDeadlines = {
-    firstAudioMs: positiveInt('firstAudioTimeoutMs', opts.firstAudioTimeoutMs ?? GATEWAY_LIMITS.firstAudioTimeoutMs),
-    idleMs: positiveInt('idleTimeoutMs', opts.idleTimeoutMs ?? GATEWAY_LIMITS.idleTimeoutMs),
-    maxDurationMs: positiveInt('maxCallDurationMs', opts.maxCallDurationMs ?? GATEWAY_LIMITS.maxCallDurationMs),
-  };
   return {
     port,
     host: opts.host ?? '127.0.0.1',
@@ -208,9 +215,9 @@ function resolveGatewayOptions(opts: GatewayOptions) {
     secret: opts.secret === undefined ? undefined : secretDigest(opts.secret),
     maxCalls,
     openFiles: cap.openFiles,
-    maxCallsPerIp: positiveInt('maxCallsPerIp', opts.maxCallsPerIp ?? GATEWAY_LIMITS.maxCallsPerIp),
-    handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', opts.handshakeTimeoutMs ?? GATEWAY_LIMITS.handshakeTimeoutMs),
-    authTimeoutMs: positiveInt('authTimeoutMs', opts.authTimeoutMs ?? GATEWAY_LIMITS.authTimeoutMs),
+    maxCallsPerIp,
+    handshakeTimeoutMs,
+    authTimeoutMs,
     deadlines,
   };
 }

@@ -4,6 +4,7 @@
  * connection's record goes to the primary.
  */
 import cluster from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import type { ClusterGatewayOptions } from './cluster.js';
 import { MSG_HELLO, MSG_RECORD, MSG_SHUTDOWN, OPTIONS_ENV, SLOT_ENV } from './clusterMessages.js';
 
@@ -58,6 +59,7 @@ async function runWorker(): Promise<void> {
   }
 }
 
-if (cluster.isWorker && process.env[OPTIONS_ENV] !== undefined) {
+// only as the worker's main module: importing this file elsewhere starts nothing
+if (cluster.isWorker && process.env[OPTIONS_ENV] !== undefined && process.argv[1] === fileURLToPath(import.meta.url)) {
   void runWorker();
 }

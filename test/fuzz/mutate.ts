@@ -2,7 +2,7 @@
  * Seeded mutations of JSON messages for the gateway fuzz tests. A run prints its seed; FUZZ_SEED and FUZZ_CASES
  * reproduce or lengthen it.
  */
-import { prng } from '../helpers/signals.js';
+import { prng } from '../helpers/prng.js';
 
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20261203);
 export const FUZZ_CASES = Number(process.env.FUZZ_CASES ?? 5000);

@@ -3,7 +3,7 @@
  * full scale: a sine of amplitude 32767 reads 0 dB, whatever the measure (peak-equivalent, not RMS dBFS).
  */
 import { AudioFrame } from '../../lib/frames.js';
-import { rng as prng } from '../sim/producer.js';
+import { prng } from './prng.js';
 
 export const FULL_SCALE = 32767;
 
@@ -35,7 +35,7 @@ export function noise(rate: number, ch: number, spc: number, seed = 1): AudioFra
   return new AudioFrame(data, rate, ch, spc);
 }
 
-/** A small deterministic PRNG (mulberry32) returning floats in [0, 1): the simulator's. */
+/** A small deterministic PRNG (mulberry32) returning floats in [0, 1): test/helpers/prng.ts. */
 export { prng };
 
 /** The interleaved samples of `frames`, concatenated. */

@@ -6,7 +6,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { concatSamples, type AudioFrame } from '../../lib/frames.js';
-import { prng } from './signals.js';
+import { prng } from './prng.js';
 
 export const TAG = { pcm: 1, float: 3, alaw: 6, mulaw: 7, extensible: 0xfffe } as const;
 

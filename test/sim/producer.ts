@@ -13,6 +13,7 @@
  */
 import { AudioFrame } from '../../lib/frames.js';
 import type { JitterInput } from '../../lib/jitter/core.js';
+import { prng as rng } from '../helpers/prng.js';
 
 export interface NetworkModel {
   jitter?: { meanMs: number; capMs?: number };
@@ -46,17 +47,8 @@ export interface Arrival {
   input: JitterInput;
 }
 
-/** mulberry32: small, fast, seedable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small, fast, seedable (the tests' one PRNG). */
+export { rng };
 
 /** Real time (ms) at which the producer emits media position `pos`. */
 export function sendTimeMs(spec: ProducerSpec, pos: number): number {

@@ -207,7 +207,12 @@ t.test('destroy() clears the native queue at once (barge-in) and reports what it
   sink.destroy();
   t.equal(source.queuedDuration, 0, 'cleared synchronously');
   await closed(sink);
-  t.ok(sink.stats.discardedMs >= queued - 2, `discarded ${sink.stats.discardedMs} ms`);
+  // rtc-node computes the queue from the clock: read again a moment later it is a little shorter (up to a few ms
+  // on a loaded machine)
+  t.ok(
+    sink.stats.discardedMs >= queued - 10 && sink.stats.discardedMs <= queued + 1,
+    `discarded ${sink.stats.discardedMs} ms of ${queued}`,
+  );
   t.equal(source.closed, false, 'a shared source stays open for the next sink');
   // the next utterance on the same source
   const next = new LiveKitSink({ source });
