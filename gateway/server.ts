@@ -146,9 +146,8 @@ const LOOPBACK_TAIL_MS = 50;
 /**
  * The gateway's default native queue: none (direct mode). Each call already has a jitter buffer, which is
  * where its delay is decided; a native queue behind it only adds its length to the latency, and in buffered
- * mode rtc-node runs one native ticker thread per source. Measured at 50 calls (bench, docs/scaling.md):
- * buffered 100 ms — 21.4 ms CPU per call-second and 436 ms latency; direct — 9.6 ms and 77 ms. A stalled
- * event loop is caught up from the shared pacer's slots instead of from a native queue.
+ * mode rtc-node runs one native ticker thread per source (figures: docs/gateway.md, docs/benchmarks.md). A
+ * stalled event loop is caught up from the shared pacer's slots instead of from a native queue.
  */
 export const GATEWAY_QUEUE_SIZE_MS = 0;
 

@@ -27,6 +27,14 @@ export function isAudioSampleRate(rate: unknown): rate is number {
 /** The most channels any stage accepts (a frame of 10 ms at 768 kHz × 64 channels is still ~1 MB). */
 export const MAX_CHANNELS = 64;
 
+/**
+ * An rtc-node `AudioSource` queue size it accepts: 0 (direct mode) or a positive multiple of 10 ms. rtc-node
+ * panics — ending the process — on anything else, so every caller checks this first.
+ */
+export function isNativeQueueMs(ms: unknown): ms is number {
+  return typeof ms === 'number' && Number.isInteger(ms) && ms >= 0 && ms % 10 === 0;
+}
+
 /** Sample encodings the decoders understand. Multi-byte encodings are little-endian unless named `be`. */
 export type SampleEncoding = 'u8' | 's16le' | 's16be' | 's24le' | 's32le' | 'f32le' | 'f64le' | 'mulaw' | 'alaw';
 

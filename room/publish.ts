@@ -24,6 +24,7 @@ import {
 import { AccessToken } from 'livekit-server-sdk';
 import { realClock, type Clock } from '../lib/clock.js';
 import { ConfigError, ConnectionError, type ErrorCode } from '../lib/errors.js';
+import { isNativeQueueMs } from '../lib/formats.js';
 import { DEFAULT_QUEUE_SIZE_MS, LiveKitSink } from '../sinks/LiveKitSink.js';
 
 /** Credentials: a ready token, or an API key/secret from which a join+publish token is minted. */
@@ -268,8 +269,7 @@ export async function publish(room: PublishTarget, opts: PublishOptions = {}): P
       throw new ConfigError('ERR_PUBLISH_OPTIONS', `${name} must be a positive integer, got ${v}`);
     }
   }
-  // rtc-node panics (ending the process) on a queue size that is not a multiple of 10
-  if (!Number.isInteger(queueSizeMs) || queueSizeMs < 0 || queueSizeMs % 10 !== 0) {
+  if (!isNativeQueueMs(queueSizeMs)) {
     throw new ConfigError('ERR_PUBLISH_OPTIONS', `queueSizeMs must be 0 or a multiple of 10, got ${queueSizeMs}`);
   }
   const source = new AudioSource(sampleRate, channels, queueSizeMs);

@@ -27,7 +27,7 @@ import { realClock, type Clock } from '../lib/clock.js';
 import { AudioPipelineError, ConfigError, FrameFormatError, toError } from '../lib/errors.js';
 import { captureFrame, ffiCaptureSupported } from '../lib/ffiCapture.js';
 import { AudioFrame, checkFrame, frameMs, ownedFrame, silentFrame } from '../lib/frames.js';
-import { isAudioSampleRate, MAX_CHANNELS, SAMPLE_RATE_RANGE } from '../lib/formats.js';
+import { isAudioSampleRate, isNativeQueueMs, MAX_CHANNELS, SAMPLE_RATE_RANGE } from '../lib/formats.js';
 import { Pacer, sharedPacer } from '../lib/pacer.js';
 import { framesMs, writableQueuedMs } from '../lib/stats.js';
 
@@ -548,8 +548,7 @@ function checkSourceOptions(sampleRate: number, channels: number, queueSizeMs: n
   if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
     throw new ConfigError('ERR_SINK_OPTIONS', `channels must be an integer in 1..${MAX_CHANNELS}, got ${channels}`);
   }
-  // rtc-node panics (kills the process) on a queue size that is not a multiple of 10
-  if (!Number.isInteger(queueSizeMs) || queueSizeMs < 0 || queueSizeMs % TICK_MS !== 0) {
+  if (!isNativeQueueMs(queueSizeMs)) {
     throw new ConfigError(
       'ERR_SINK_OPTIONS',
       `queueSizeMs must be 0 (direct mode) or a multiple of 10 ≥ 10, got ${queueSizeMs}`,

@@ -15,6 +15,7 @@ import { Writable } from 'node:stream';
 import { realClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { AudioPipelineError, ConfigError, toError } from '../../lib/errors.js';
 import { checkFrame, samplesIn, type AudioFrame } from '../../lib/frames.js';
+import { isNativeQueueMs } from '../../lib/formats.js';
 import { writableQueuedMs, type HoldsAudio } from '../../lib/stats.js';
 
 interface Queued<M> {
@@ -47,7 +48,7 @@ export class NativeQueueModel<M = undefined> {
   #pending = false;
 
   constructor(sampleRate: number, channels: number, queueSizeMs: number) {
-    if (!Number.isInteger(queueSizeMs) || queueSizeMs < 10 || queueSizeMs % 10 !== 0) {
+    if (!isNativeQueueMs(queueSizeMs) || queueSizeMs === 0) {
       throw new ConfigError('ERR_SINK_OPTIONS', `queueSizeMs must be a positive multiple of 10, got ${queueSizeMs}`);
     }
     this.sampleRate = sampleRate;
