@@ -197,29 +197,10 @@ export function startGatewayCluster(opts: GatewayClusterOptions = {}): GatewayCl
         rejectReady(new ConfigError('ERR_CLUSTER_CLOSED', 'the gateway cluster was closed before it was ready'));
       const workers = [...slots.values()];
       await Promise.all(
-        workers.map(
-          (w) =>
-            new Promise<void>((resolve) => {
-              // done when it has exited AND its IPC channel is closed: records sent before exit are delivered
-              let exited = w.isDead();
-              let disconnected = !w.isConnected();
-              if (exited && disconnected) return resolve();
-              const kill = setTimeout(() => w.process.kill('SIGKILL'), shutdownTimeoutMs);
-              const check = () => {
-                if (!exited || !disconnected) return;
-                clearTimeout(kill);
-                resolve();
-              };
-              w.once('exit', () => {
-                exited = true;
-                check();
-              });
-              w.once('disconnect', () => {
-                disconnected = true;
-                check();
-              });
-              if (controllable.has(w)) shutdown(w); // otherwise on its hello
-            }),
+        workers.map((w) =>
+          workerGone(w, shutdownTimeoutMs, () => {
+            if (controllable.has(w)) shutdown(w); // otherwise on its hello
+          }),
         ),
       );
       running = undefined;
@@ -242,6 +223,33 @@ export function startGatewayCluster(opts: GatewayClusterOptions = {}): GatewayCl
     close,
   };
   return running;
+}
+
+/**
+ * Resolves once `w` has exited AND its IPC channel is closed (records sent before exit are delivered), killing it
+ * after `timeoutMs`; `tell` (asking it to shut down) runs once both are watched.
+ */
+function workerGone(w: Worker, timeoutMs: number, tell: () => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let exited = w.isDead();
+    let disconnected = !w.isConnected();
+    if (exited && disconnected) return resolve();
+    const kill = setTimeout(() => w.process.kill('SIGKILL'), timeoutMs);
+    const check = () => {
+      if (!exited || !disconnected) return;
+      clearTimeout(kill);
+      resolve();
+    };
+    w.once('exit', () => {
+      exited = true;
+      check();
+    });
+    w.once('disconnect', () => {
+      disconnected = true;
+      check();
+    });
+    tell();
+  });
 }
 
 function checkGatewayOptions(g: ClusterGatewayOptions, workers: number): ClusterGatewayOptions {

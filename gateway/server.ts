@@ -221,6 +221,8 @@ function resolveGatewayOptions(opts: GatewayOptions) {
   };
 }
 
+type ResolvedOptions = ReturnType<typeof resolveGatewayOptions>;
+
 export function createGateway(opts: GatewayOptions = {}): Gateway {
   const o = resolveGatewayOptions(opts);
   const admission = new Admission(o.maxCalls, o.maxCallsPerIp);
@@ -257,19 +259,7 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
       return loopbackSink(info.id, info.sampleRate, info.channels, o.queueSizeMs, opts.outDir);
     });
 
-  // closeTimeout (how long a close handshake may take before ws cuts the socket) is missing from @types/ws
-  const wsOptions = { noServer: true, maxPayload: o.maxPayload, closeTimeout: 5000 };
-  const wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
-  const server = http.createServer(
-    // checked every second rather than Node's default 30 s, so a slow handshake really ends at the deadline
-    { headersTimeout: o.handshakeTimeoutMs, requestTimeout: o.handshakeTimeoutMs, connectionsCheckingInterval: 1000 },
-    (_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-      res.end('livekit-audio gateway: connect with a WebSocket (paths /twilio, /pcm?rate=&channels=&encoding=)\n');
-    },
-  );
-  // a hard bound on sockets (each one a descriptor), whatever state they are in; refusals need a few spare
-  server.maxConnections = o.maxCalls + 64;
+  const { wss, server } = createServers(o);
 
   const upgrades: UpgradeContext = {
     wss,
@@ -310,10 +300,6 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
       unexpected('upgrade', err);
       socket.destroy();
     }
-  });
-  server.on('clientError', (_err, socket: Socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
   });
 
   return {
@@ -363,6 +349,31 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
       return { ...stats, active: admission.active, refused: { ...stats.refused } };
     },
   };
+}
+
+/**
+ * The HTTP server (a plain request gets 426; a malformed one 400) and the WebSocket server that takes the
+ * upgrades handed to it; the upgrade handler itself is attached by createGateway.
+ */
+function createServers(o: Pick<ResolvedOptions, 'maxPayload' | 'handshakeTimeoutMs' | 'maxCalls'>) {
+  // closeTimeout (how long a close handshake may take before ws cuts the socket) is missing from @types/ws
+  const wsOptions = { noServer: true, maxPayload: o.maxPayload, closeTimeout: 5000 };
+  const wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
+  const server = http.createServer(
+    // checked every second rather than Node's default 30 s, so a slow handshake really ends at the deadline
+    { headersTimeout: o.handshakeTimeoutMs, requestTimeout: o.handshakeTimeoutMs, connectionsCheckingInterval: 1000 },
+    (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end('livekit-audio gateway: connect with a WebSocket (paths /twilio, /pcm?rate=&channels=&encoding=)\n');
+    },
+  );
+  // a hard bound on sockets (each one a descriptor), whatever state they are in; refusals need a few spare
+  server.maxConnections = o.maxCalls + 64;
+  server.on('clientError', (_err, socket: Socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  return { wss, server };
 }
 
 /**

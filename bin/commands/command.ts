@@ -33,6 +33,32 @@ export function interruptible(given?: AbortSignal): { signal: AbortSignal; relea
   };
 }
 
+/**
+ * Resolves when the given signal aborts (tests), or else on the first SIGINT or SIGTERM (both listeners then
+ * removed): how a long-running command (the gateway) waits to be stopped.
+ */
+export function stopRequested(given?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (given) {
+      if (given.aborted) resolve();
+      else given.addEventListener('abort', () => resolve(), { once: true });
+      return;
+    }
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** The lines for bad arguments (exit 2): what was wrong, and where the options are. */
+export function usageError(command: string, e: unknown): string {
+  return `livekit-audio ${command}: ${(e as Error).message}\nRun \`livekit-audio ${command} --help\` for the options.`;
+}
+
 /** One line for a failure: the message, and the stable code of our own errors. */
 export function describeError(e: unknown): string {
   if (e instanceof AudioPipelineError) return `${e.message} [${e.code}]`;

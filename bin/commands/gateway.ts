@@ -10,7 +10,7 @@ import { startGatewayCluster, type ClusterGatewayOptions } from '../../gateway/c
 import type { ConnectOptions } from '../../room/publish.js';
 import { resolveCredentials } from '../../room/publish.js';
 import { ConfigError, ConnectionError } from '../../lib/errors.js';
-import { describeError, intArg, type Command } from './command.js';
+import { describeError, intArg, stopRequested, usageError, type Command } from './command.js';
 
 const usage = `livekit-audio gateway — take realtime audio over WebSocket (Twilio Media Streams or raw PCM)
 and publish one LiveKit track per connection.
@@ -82,7 +82,7 @@ export async function runGateway(args: string[], io: GatewayIo = {}): Promise<nu
     if (workers !== undefined) return await runCluster(workers, opts, io, out, err);
     gw = createGateway({ ...opts, log: (record) => out(JSON.stringify(record)) });
   } catch (e) {
-    err(`livekit-audio gateway: ${(e as Error).message}\nRun \`livekit-audio gateway --help\` for the options.`);
+    err(usageError('gateway', e));
     return 2;
   }
   try {
@@ -101,7 +101,7 @@ export async function runGateway(args: string[], io: GatewayIo = {}): Promise<nu
       ? 2
       : 1;
   }
-  await stopSignal(io.signal);
+  await stopRequested(io.signal);
   err('livekit-audio gateway: shutting down');
   await gw.close();
   return 0;
@@ -130,7 +130,7 @@ async function runCluster(
     await cluster.close();
     return 1;
   }
-  await stopSignal(io.signal);
+  await stopRequested(io.signal);
   err('livekit-audio gateway: shutting down the workers');
   await cluster.close();
   return 0;
@@ -204,23 +204,6 @@ function parseGatewayArgs(
       : undefined,
   };
   return { opts, workers };
-}
-
-function stopSignal(signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal) {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-      return;
-    }
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 const command: Command = {

@@ -24,7 +24,7 @@ import { rechunk } from '../../transforms/rechunk.js';
 import { resample } from '../../transforms/resample.js';
 import { DEFAULT_QUEUE_SIZE_MS, type LiveKitSinkStats } from '../../sinks/LiveKitSink.js';
 import { WavFileSink } from '../../sinks/WavFileSink.js';
-import { describeError, intArg, interruptible, type Command } from './command.js';
+import { describeError, intArg, interruptible, usageError, type Command } from './command.js';
 
 const usage = `livekit-audio loopback — play audio through the whole pipeline into rtc-node's local loopback
 (AudioSource → LocalAudioTrack → AudioStream; no LiveKit server) and check what comes back.
@@ -93,9 +93,7 @@ export async function runLoopback(args: string[], io: LoopbackIo = {}): Promise<
   try {
     a = parseLoopbackArgs(args);
   } catch (e) {
-    err.write(
-      `livekit-audio loopback: ${(e as Error).message}\nRun \`livekit-audio loopback --help\` for the options.\n`,
-    );
+    err.write(`${usageError('loopback', e)}\n`);
     return 2;
   }
   const interrupt = interruptible(io.signal);

@@ -24,7 +24,7 @@ import { decodeFile, type DecodedFileFormat } from '../../transforms/decodeFile.
 import { resample } from '../../transforms/resample.js';
 import { rechunk } from '../../transforms/rechunk.js';
 import { DEFAULT_QUEUE_SIZE_MS } from '../../sinks/LiveKitSink.js';
-import { describeError, intArg, interruptible, type Command } from './command.js';
+import { describeError, intArg, interruptible, usageError, type Command } from './command.js';
 
 const usage = `livekit-audio publish — play an audio file into a LiveKit room as one track, in real time.
 
@@ -83,7 +83,7 @@ export async function runPublish(args: string[], io: PublishIo = {}): Promise<nu
         throw new ConfigError('ERR_PUBLISH_FILE', `cannot read '${a.file}'`);
       });
   } catch (e) {
-    say(`${(e as Error).message}\nRun \`livekit-audio publish --help\` for the options.`);
+    err.write(`${usageError('publish', e)}\n`);
     return 2;
   }
 
