@@ -189,6 +189,16 @@ function oursCall(o: OursOptions): Call {
     ? [head, resample({ sampleRate: rate, channels: 1 }), rechunk(), jitter]
     : [head, ...chain.feeding, jitter, ...chain.playing];
   if (o.captureMs !== 10) stages.push(rechunk({ frameMs: o.captureMs }));
+  return streamCall(head, stages, jitter, sink);
+}
+
+/** A call whose producer writes into `head` of `stages` (head first) → `sink`, with its jitter buffer's stats. */
+function streamCall(
+  head: Writable,
+  stages: (NodeJS.ReadableStream | NodeJS.WritableStream)[],
+  jitter: { readonly stats: JitterStats },
+  sink: LiveKitSink,
+): Call {
   let errors = 0;
   const done = pipeline([...stages, sink] as unknown as [Writable, Writable]).catch(() => errors++);
   return {
@@ -216,22 +226,7 @@ function userCall(rate: number): Call {
   const jitter = jitterBuffer();
   const sink = new LiveKitSink({ sampleRate: rate, channels: 1 });
   const convert = rate === CALL_FORMAT.sampleRate ? [] : [resample({ sampleRate: rate, channels: 1 }), rechunk()];
-  let errors = 0;
-  const done = pipeline([head, ...convert, jitter, sink] as unknown as [Writable, Writable]).catch(() => errors++);
-  return {
-    write: (chunk) => head.write(chunk),
-    source: sink.source,
-    capturedMs: () => sink.stats.msCaptured,
-    backlogMs: () => sink.bufferedMs,
-    underruns: () => sink.stats.underruns,
-    jitter: () => jitter.stats,
-    errors: () => errors,
-    async close() {
-      head.destroy();
-      sink.destroy();
-      await done;
-    },
-  };
+  return streamCall(head, [head, ...convert, jitter], jitter, sink);
 }
 
 /** The chain without streams (bench/lib/fused.ts): JitterCore at 8 kHz + speex + fast capture on the shared pacer. */

@@ -147,14 +147,14 @@ export function alawToInt16(bytes: Uint8Array): Int16Array {
 /** int16 samples → µ-law bytes. */
 export function int16ToMulaw(samples: Int16Array): Uint8Array {
   const out = new Uint8Array(samples.length);
-  for (let i = 0; i < samples.length; i++) out[i] = encodeMulaw(samples[i]!);
+  fromInt16('mulaw', samples, out);
   return out;
 }
 
 /** int16 samples → A-law bytes. */
 export function int16ToAlaw(samples: Int16Array): Uint8Array {
   const out = new Uint8Array(samples.length);
-  for (let i = 0; i < samples.length; i++) out[i] = encodeAlaw(samples[i]!);
+  fromInt16('alaw', samples, out);
   return out;
 }
 

@@ -274,7 +274,8 @@ export class LiveKitSink extends Writable {
       last.data.set(rest);
       this.#c.paddedSamples += this.#frameSize - rest.length / this.channels;
       this.#slices = [last];
-      this.#sliceCb = (err) => (err ? cb(err) : this.#finish(cb));
+      // a destroy while it waits answers here too: then there is nothing left to finish
+      this.#sliceCb = (err) => (err || this.destroyed ? cb(err) : this.#finish(cb));
       this.#pump();
       return;
     }

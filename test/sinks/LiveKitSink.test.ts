@@ -480,3 +480,20 @@ t.test(
     t.equal(cut.bufferedMs, 0);
   },
 );
+
+t.test('direct mode: destroyed while end() waits to send the last partial 10 ms: closes, no late error', async (t) => {
+  const clock = new VirtualClock(0);
+  const sink = new LiveKitSink({ clock, fastCapture: false });
+  const errors: unknown[] = [];
+  sink.on('error', (e) => errors.push(e));
+  sink.write(frame(3, 441));
+  sink.end();
+  await sleep(5);
+  t.equal(sink.bufferedMs > 9, true, 'the padded last 10 ms waits for a tick');
+  sink.destroy();
+  await closed(sink);
+  await sleep(20);
+  t.same(errors, [], 'no error after the destroy');
+  t.equal(sink.stats.framesCaptured, 0);
+  t.equal(clock.pending, 0, 'the pacer subscription is gone');
+});
