@@ -13,7 +13,7 @@ const recipes = readdirSync(dir)
   .filter((f) => f.endsWith('.mjs'))
   .sort();
 
-t.ok(recipes.length >= 4, `found ${recipes.length} recipes`);
+t.ok(recipes.length >= 6, `found ${recipes.length} recipes`);
 for (const name of recipes) {
   t.test(name, async (t) => {
     const run = spawnSync(process.execPath, [join(dir, name)], {
