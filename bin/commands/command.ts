@@ -25,7 +25,9 @@ export function intArg(name: string, value: string | undefined, code: ErrorCode)
 export function interruptible(given?: AbortSignal): { signal: AbortSignal; release(): void } {
   const abort = new AbortController();
   const onInterrupt = () => abort.abort();
-  if (given) given.addEventListener('abort', onInterrupt, { once: true });
+  // a signal aborted before the command started interrupts it at once ('abort' will not fire again)
+  if (given?.aborted) abort.abort();
+  else if (given) given.addEventListener('abort', onInterrupt, { once: true });
   else process.once('SIGINT', onInterrupt);
   return {
     signal: abort.signal,
@@ -37,17 +39,19 @@ export function interruptible(given?: AbortSignal): { signal: AbortSignal; relea
  * Resolves when the given signal aborts (tests), or else on the first SIGINT or SIGTERM (both listeners then
  * removed): how a long-running command (the gateway) waits to be stopped.
  */
-export function stopRequested(given?: AbortSignal): Promise<void> {
+export function stopRequested(given?: AbortSignal): Promise<'SIGINT' | 'SIGTERM'> {
   return new Promise((resolve) => {
     if (given) {
-      if (given.aborted) resolve();
-      else given.addEventListener('abort', () => resolve(), { once: true });
+      // an AbortSignal aborted with the reason 'SIGTERM' stands for that signal (tests, embedders)
+      const how = () => resolve(given.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+      if (given.aborted) how();
+      else given.addEventListener('abort', how, { once: true });
       return;
     }
-    const stop = () => {
+    const stop = (signal: NodeJS.Signals) => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      resolve();
+      resolve(signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -64,3 +68,7 @@ export function describeError(e: unknown): string {
   if (e instanceof AudioPipelineError) return `${e.message} [${e.code}]`;
   return e instanceof Error ? e.message : String(e);
 }
+
+// The exit codes every command uses, and the input-file check that gives a missing file the same one everywhere.
+export { EXIT, exitCodeFor, type ExitCode } from './exitCodes.js';
+export { checkInputFile, InputFileError } from './inputFile.js';

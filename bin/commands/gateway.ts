@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { dispose } from '@livekit/rtc-node';
+import { pino } from 'pino';
 import { availableParallelism } from 'node:os';
 import { createGateway, GATEWAY_QUEUE_SIZE_MS, type Gateway, type GatewayOptions } from '../../gateway/server.js';
 import { startGatewayCluster, type ClusterGatewayOptions } from '../../gateway/cluster.js';
@@ -12,13 +13,14 @@ import { resolveCredentials } from '../../room/publish.js';
 import { ConfigError, ConnectionError } from '../../lib/errors.js';
 import { describeError, intArg, stopRequested, usageError, type Command } from './command.js';
 
-const usage = `livekit-audio gateway — take realtime audio over WebSocket (Twilio Media Streams or raw PCM)
-and publish one LiveKit track per connection.
+const usage = `livekit-audio gateway — take realtime audio over WebSocket (Twilio Media Streams, raw PCM, Telnyx,
+Vonage, Plivo, Exotel), publish one LiveKit track per connection, and carry the room's audio back.
 
 Usage:
   livekit-audio gateway [--port 8080] [--host 127.0.0.1] [--secret S] [--max-message-bytes 65536]
                         [--url URL (--token T | --api-key K --api-secret S --room R [--identity I])]
-                        [--out DIR] [--queue-ms N] [--track-rate N|caller] [--workers N|auto]
+                        [--out DIR] [--echo] [--listen-to IDENTITY|mix|none] [--room-per-call]
+                        [--queue-ms N] [--track-rate N|caller] [--workers N|auto]
 
 Clients:
   ws://HOST:PORT/twilio                               Twilio Media Streams (<Stream url="wss://…/twilio">)
@@ -39,6 +41,12 @@ Options:
                          LIVEKIT_API_SECRET). With no URL at all, the gateway plays each connection into a
                          local loopback (no server needed) — a way to try it.
   --out DIR              Loopback mode: record each connection to DIR/<connection-id>.wav.
+  --echo                 Loopback mode: each call hears its own audio back through the whole path (an echo
+                         test: caller → jitter buffer → track → LiveKitSource → encoder → caller).
+  --listen-to WHO        Room mode: what callers hear — a participant identity (the agent), mix (every remote
+                         participant) or none. Default: mix with --room-per-call, else none.
+  --room-per-call        Room mode with an API key/secret: each call joins its own room (the caller's "room"
+                         custom parameter, else call-<id>) as caller-<id>, so agent dispatch picks it up.
   --queue-ms N           Native queue of each published source: 0 (direct mode) or a multiple of 10.
                          Default ${GATEWAY_QUEUE_SIZE_MS}: the jitter buffer holds each call's delay.
   --track-rate N|caller  Rate of the published tracks (a multiple of 100). Default caller: each call's own
@@ -52,12 +60,16 @@ Options:
   --max-call-ms N        Longest call. Default 14400000 (4 h).
   --twilio-auth-token T  /twilio upgrades must carry a valid X-Twilio-Signature. Default: env TWILIO_AUTH_TOKEN.
   --public-url URL       The wss:// base URL Twilio connects to, when a proxy rewrites it (for the signature).
+  --drain-ms N           On SIGTERM: refuse new calls (/readyz 503) and let open ones finish for up to N ms,
+                         then close them (1001). SIGINT closes at once. Default 30000.
   --workers N|auto       Run N gateway processes on the same port (node:cluster; rtc-node cannot be shared
                          by worker threads, so processes are the unit of scale). auto = one per core.
                          Default: one process, no cluster.
 
-Output: one JSON line per ended connection on stdout (bytes, frames, durations, jitter-buffer and sink stats);
-status messages on stderr. Exit codes: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on bad options
+HTTP: GET /healthz (alive), /readyz (503 while starting, draining or at capacity), /metrics (Prometheus).
+
+Output: JSON log lines (pino) on stdout — "call opened", "call closed" (with the call's stats: bytes, frames,
+durations, jitter-buffer, sink and way-back stats), "upgrade refused" (with its reason); status on stderr. Exit codes: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on bad options
 or a failed connection to LiveKit.`;
 
 export interface GatewayIo {
@@ -76,11 +88,15 @@ export async function runGateway(args: string[], io: GatewayIo = {}): Promise<nu
   const err = io.err ?? ((l: string) => process.stderr.write(l + '\n'));
   let opts: GatewayOptions;
   let workers: number | undefined;
+  let drainMs: number;
   let gw: Gateway;
   try {
-    ({ opts, workers } = parseGatewayArgs(args, env));
+    ({ opts, workers, drainMs } = parseGatewayArgs(args, env));
     if (workers !== undefined) return await runCluster(workers, opts, io, out, err);
-    gw = createGateway({ ...opts, log: (record) => out(JSON.stringify(record)) });
+    gw = createGateway({
+      ...opts,
+      logger: pino({ name: 'livekit-audio-gateway' }, { write: (s) => out(s.trimEnd()) }),
+    });
   } catch (e) {
     err(usageError('gateway', e));
     return 2;
@@ -89,7 +105,7 @@ export async function runGateway(args: string[], io: GatewayIo = {}): Promise<nu
     const address = await gw.listen();
     const where = gw.room
       ? `publishing to room '${gw.room.name}'`
-      : `loopback mode (no LiveKit URL)${opts.outDir ? `, recording to ${opts.outDir}/` : ''}`;
+      : `loopback mode (no LiveKit URL)${opts.echo ? ', echo' : ''}${opts.outDir ? `, recording to ${opts.outDir}/` : ''}`;
     err(`livekit-audio gateway: listening on ws://${address.address}:${address.port} — ${where}`);
     io.onListening?.(address);
   } catch (e) {
@@ -101,9 +117,14 @@ export async function runGateway(args: string[], io: GatewayIo = {}): Promise<nu
       ? 2
       : 1;
   }
-  await stopRequested(io.signal);
-  err('livekit-audio gateway: shutting down');
-  await gw.close();
+  if ((await stopRequested(io.signal)) === 'SIGTERM') {
+    // an orchestrator asks us to go: take no new calls, let the open ones finish (up to --drain-ms)
+    err(`livekit-audio gateway: draining ${gw.connections.size} calls (up to ${drainMs} ms)`);
+    await gw.drain(drainMs);
+  } else {
+    err('livekit-audio gateway: shutting down');
+    await gw.close();
+  }
   return 0;
 }
 
@@ -139,7 +160,7 @@ async function runCluster(
 function parseGatewayArgs(
   args: string[],
   env: Record<string, string | undefined>,
-): { opts: GatewayOptions; workers: number | undefined } {
+): { opts: GatewayOptions; workers: number | undefined; drainMs: number } {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -155,6 +176,9 @@ function parseGatewayArgs(
       room: { type: 'string' },
       identity: { type: 'string' },
       out: { type: 'string' },
+      echo: { type: 'boolean' },
+      'listen-to': { type: 'string' },
+      'room-per-call': { type: 'boolean' },
       'queue-ms': { type: 'string' },
       'track-rate': { type: 'string' },
       workers: { type: 'string' },
@@ -165,6 +189,7 @@ function parseGatewayArgs(
       'max-call-ms': { type: 'string' },
       'twilio-auth-token': { type: 'string' },
       'public-url': { type: 'string' },
+      'drain-ms': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0]}'`);
@@ -182,6 +207,9 @@ function parseGatewayArgs(
     queueSizeMs: int('queue-ms', values['queue-ms']),
     sampleRate: values['track-rate'] === 'caller' ? 'caller' : int('track-rate', values['track-rate']),
     outDir: values.out,
+    echo: values.echo,
+    listenTo: listenToArg(values['listen-to']),
+    roomPerCall: values['room-per-call'],
     maxCalls: int('max-calls', values['max-calls']),
     maxCallsPerIp: int('max-calls-per-ip', values['max-calls-per-ip']),
     firstAudioTimeoutMs: int('first-audio-timeout-ms', values['first-audio-timeout-ms']),
@@ -203,7 +231,13 @@ function parseGatewayArgs(
         )
       : undefined,
   };
-  return { opts, workers };
+  return { opts, workers, drainMs: int('drain-ms', values['drain-ms']) ?? 30_000 };
+}
+
+function listenToArg(v: string | undefined): GatewayOptions['listenTo'] {
+  if (v === undefined || v === 'mix' || v === 'none') return v;
+  if (v === '') throw new Error('--listen-to needs an identity, mix or none');
+  return { identity: v };
 }
 
 const command: Command = {

@@ -18,20 +18,34 @@ import { ConfigError } from '../../lib/errors.js';
 import { AudioFrame, concatSamples, createFrame } from '../../lib/frames.js';
 import { alignAudio, createLoopback, type AlignResult, type Loopback } from '../../room/loopback.js';
 import { linePlot, stackPlots, type PlotSeries } from '../report/svg.js';
-import { decodeFile } from '../../transforms/decodeFile.js';
-import { decodeWav } from '../../transforms/decodeWav.js';
+import { decodeFile, type DecodedFileFormat } from '../../transforms/decodeFile.js';
+import { decodeWav, type WavFormatInfo } from '../../transforms/decodeWav.js';
 import { rechunk } from '../../transforms/rechunk.js';
 import { resample } from '../../transforms/resample.js';
 import { DEFAULT_QUEUE_SIZE_MS, type LiveKitSinkStats } from '../../sinks/LiveKitSink.js';
 import { WavFileSink } from '../../sinks/WavFileSink.js';
-import { describeError, intArg, interruptible, usageError, type Command } from './command.js';
+import { realClock, type Clock } from '../../lib/clock.js';
+import {
+  checkInputFile,
+  describeError,
+  EXIT,
+  exitCodeFor,
+  intArg,
+  interruptible,
+  usageError,
+  type Command,
+  type ExitCode,
+} from './command.js';
+import { failureJson, wantsJson, writeJson, toJson, type JsonHead } from './jsonReport.js';
+import { durationFromFormat, progressWanted, startProgress, type ProgressState } from './progress.js';
+import { receiveAll, receiveDeadlineMs, samplesToAwait, type ReceiveResult } from './receiveAll.js';
 
 const usage = `livekit-audio loopback — play audio through the whole pipeline into rtc-node's local loopback
 (AudioSource → LocalAudioTrack → AudioStream; no LiveKit server) and check what comes back.
 
 Usage:
   livekit-audio loopback [file] [--out DIR] [--rate 48000] [--channels 1] [--queue-ms N] [--direct]
-                         [--prebuffer-ms N]
+                         [--prebuffer-ms N] [--json] [--quiet | --progress]
 
   [file]          a WAV file (streamed through decodeWav), or MP3/FLAC/Ogg/AAC (decodeFile). Default: a
                   generated 4 s test signal (sweep, chord, beeps) at 48 kHz, saved as DIR/sample.wav.
@@ -44,10 +58,14 @@ Options:
   --direct        Direct mode: the same as --queue-ms 0.
   --prebuffer-ms N
                   Buffered mode: hold the first N ms before starting playback. Default 0.
-  --quiet         Print nothing but errors.
+  --json          Print one JSON report on stdout instead of the text (the fields of DIR/report.json, plus
+                  command, ok, exitCode; on a failure command, ok, exitCode, error).
+  --quiet         Print nothing but errors and the --json report (no text report, no progress line).
+  --progress      Draw the progress line on stderr even when it is not a terminal.
 
+On a terminal, stderr shows a progress line (seconds of audio played of the total, underruns so far).
 Exit codes: 0 the audio came back sample-exact, 1 it did not (or the pipeline failed), 2 bad invocation,
-130 interrupted.`;
+3 the input file is missing, unreadable or undecodable, 130 interrupted.`;
 
 export interface LoopbackArgs {
   file: string | undefined;
@@ -57,6 +75,10 @@ export interface LoopbackArgs {
   queueSizeMs: number;
   prebufferMs: number;
   quiet: boolean;
+  /** Print the report as JSON on stdout. */
+  json: boolean;
+  /** Force the progress line on (stderr not a terminal). */
+  progress: boolean;
 }
 
 export interface LoopbackReport {
@@ -74,40 +96,58 @@ export interface LoopbackReport {
   firstCaptureMs: number | null;
   sampleExact: boolean;
   alignment: AlignResult & { offsetMs: number };
+  /** The wait for the last samples to come back: how many were awaited, how many came, how long it took. */
+  receive: ReceiveResult;
   cpuMsPerAudioSecond: number;
   sink: LiveKitSinkStats;
   files: { received: string; report: string; plot: string; sample?: string };
 }
 
+/** `--json` on stdout: the report with the fields every command's JSON starts with. */
+export type LoopbackJson = JsonHead & LoopbackReport;
+
 export interface LoopbackIo {
   out?: { write(s: string): unknown };
-  err?: { write(s: string): unknown };
+  /** stderr writer; `isTTY` turns the progress line on. */
+  err?: { write(s: string): unknown; isTTY?: boolean };
   /** Abort = Ctrl-C. Default: SIGINT. */
   signal?: AbortSignal;
+  /** The progress line's clock. Default realClock. */
+  clock?: Clock;
 }
 
 export async function runLoopback(args: string[], io: LoopbackIo = {}): Promise<number> {
   const out = io.out ?? process.stdout;
   const err = io.err ?? process.stderr;
+  const fail = (code: ExitCode, e: unknown, line: string): ExitCode => {
+    err.write(line + '\n');
+    if (wantsJson(args)) writeJson(out, failureJson('loopback', code, e));
+    return code;
+  };
   let a: LoopbackArgs;
   try {
     a = parseLoopbackArgs(args);
   } catch (e) {
-    err.write(`${usageError('loopback', e)}\n`);
-    return 2;
+    return fail(EXIT.usage, e, usageError('loopback', e));
   }
   const interrupt = interruptible(io.signal);
+  const showProgress = progressWanted(a, err.isTTY);
+  const watch = (read: () => ProgressState) => {
+    if (!showProgress) return () => undefined;
+    const ticker = startProgress({ read, write: (s) => err.write(s), clock: io.clock ?? realClock });
+    return () => ticker.stop();
+  };
   try {
-    const report = await loopbackReport(a, interrupt.signal);
-    if (!a.quiet) out.write(formatReport(report));
-    return report.sampleExact ? 0 : 1;
+    if (a.file !== undefined) await checkInputFile(a.file);
+    const report = await loopbackReport(a, interrupt.signal, watch);
+    const exitCode = report.sampleExact ? EXIT.ok : EXIT.failed;
+    if (a.json) writeJson(out, { command: 'loopback', ok: exitCode === EXIT.ok, exitCode, ...report });
+    else if (!a.quiet) out.write(formatReport(report));
+    return exitCode;
   } catch (e) {
-    if (interrupt.signal.aborted) {
-      err.write('livekit-audio loopback: interrupted\n');
-      return 130;
-    }
-    err.write(`livekit-audio loopback: ${describeError(e)}\n`);
-    return 1;
+    if (interrupt.signal.aborted)
+      return fail(EXIT.interrupted, new Error('interrupted'), 'livekit-audio loopback: interrupted');
+    return fail(exitCodeFor(e), e, `livekit-audio loopback: ${describeError(e)}`);
   } finally {
     interrupt.release();
   }
@@ -125,6 +165,8 @@ export function parseLoopbackArgs(args: string[]): LoopbackArgs {
       direct: { type: 'boolean' },
       'prebuffer-ms': { type: 'string' },
       quiet: { type: 'boolean' },
+      json: { type: 'boolean' },
+      progress: { type: 'boolean' },
     },
   });
   if (positionals.length > 1) throw new ConfigError('ERR_LOOPBACK_ARGS', 'one file at a time');
@@ -152,18 +194,27 @@ export function parseLoopbackArgs(args: string[]): LoopbackArgs {
     queueSizeMs,
     prebufferMs,
     quiet: values.quiet ?? false,
+    json: values.json ?? false,
+    progress: values.progress ?? false,
   };
 }
 
-/** Run the pipeline into the loopback, write the files, and return the report. */
-export async function loopbackReport(a: LoopbackArgs, signal?: AbortSignal): Promise<LoopbackReport> {
+/**
+ * Run the pipeline into the loopback, write the files, and return the report. `watch` is called when the
+ * pipeline starts with a reader of its progress, and the function it returns when the pipeline has ended.
+ */
+export async function loopbackReport(
+  a: LoopbackArgs,
+  signal?: AbortSignal,
+  watch?: (read: () => ProgressState) => () => void,
+): Promise<LoopbackReport> {
   await mkdir(a.out, { recursive: true });
   const files: LoopbackReport['files'] = {
     received: join(a.out, 'received.wav'),
     report: join(a.out, 'report.json'),
     plot: join(a.out, 'report.svg'),
   };
-  const { input, decode } = await openInput(a, files);
+  const { input, decode, totalMs } = await openInput(a, files);
   const lb = createLoopback({
     sampleRate: a.sampleRate,
     channels: a.channels,
@@ -171,21 +222,26 @@ export async function loopbackReport(a: LoopbackArgs, signal?: AbortSignal): Pro
     prebufferMs: a.prebufferMs,
   });
   try {
-    const run = await playThrough(a, decode, lb, signal);
+    const stopWatching =
+      watch?.(() => ({
+        elapsedMs: lb.sink.stats.msCaptured,
+        totalMs: totalMs(),
+        underruns: lb.sink.stats.underruns,
+      })) ?? (() => undefined);
+    const run = await playThrough(a, decode, lb, signal).finally(stopWatching);
     const sent = concatSamples(run.reference);
     const sentPerChannel = sent.length / a.channels;
-    // the last frames' way from the native queue to the recorder: it knows how many samples to wait for, and
-    // stops as soon as they are in (the deadline only bounds a path that lost audio)
-    await lb.recorder
-      .waitFor(
-        (r) => r.firstSoundSample !== null && r.samplesReceived - r.firstSoundSample >= sentPerChannel,
-        RECEIVE_DEADLINE_MS,
-      )
-      .catch(() => undefined);
+    const durationMs = (sentPerChannel * 1000) / a.sampleRate;
+    // the last frames' way from the native queue to the recorder (receiveAll.ts)
+    const receive = await receiveAll(
+      lb.recorder,
+      samplesToAwait(sent, a.channels, a.sampleRate / 100),
+      sent.every((v) => v === 0),
+      receiveDeadlineMs(durationMs),
+    );
     const received = lb.recorder.samples();
     // the leading silence is as long as decoding took to start (the first use of a decoder loads its module)
     const alignment = alignAudio(sent, received, { channels: a.channels, maxOffset: 5 * a.sampleRate });
-    const durationMs = (sentPerChannel * 1000) / a.sampleRate;
     const report: LoopbackReport = {
       input,
       track: { sampleRate: a.sampleRate, channels: a.channels, mode: lb.sink.mode, queueSizeMs: a.queueSizeMs },
@@ -197,6 +253,7 @@ export async function loopbackReport(a: LoopbackArgs, signal?: AbortSignal): Pro
       firstCaptureMs: lb.sink.stats.firstCaptureAt === null ? null : lb.sink.stats.firstCaptureAt - run.start,
       sampleExact: alignment.exact,
       alignment: { ...alignment, offsetMs: (alignment.offset * 1000) / a.sampleRate },
+      receive,
       cpuMsPerAudioSecond: (run.cpu.user + run.cpu.system) / 1000 / (durationMs / 1000),
       sink: lb.sink.stats,
       files,
@@ -209,14 +266,16 @@ export async function loopbackReport(a: LoopbackArgs, signal?: AbortSignal): Pro
   }
 }
 
-/** How long the recorder may wait for the last captured samples to come back (it usually takes ~20 ms). */
-const RECEIVE_DEADLINE_MS = 5000;
-
 /** The file to play (a generated test signal when none is given) and the stages that decode it. */
 async function openInput(
   a: LoopbackArgs,
   files: LoopbackReport['files'],
-): Promise<{ input: LoopbackReport['input']; decode: (Readable | Transform | Duplex)[] }> {
+): Promise<{
+  input: LoopbackReport['input'];
+  decode: (Readable | Transform | Duplex)[];
+  /** The input's duration once its header is read (undefined before, or for a WAV of unknown length). */
+  totalMs: () => number | undefined;
+}> {
   let file = a.file;
   if (file === undefined) {
     file = files.sample = join(a.out, 'sample.wav');
@@ -232,14 +291,17 @@ async function openInput(
   // WAV streams through our parser (10 ms reads of 48 kHz stereo: small stages, small budget);
   // compressed files are decoded whole by node-web-audio-api, straight to the track's rate
   const decoder = isWav ? decodeWav() : decodeFile(file, { sampleRate: a.sampleRate, channels: a.channels });
-  decoder.once(
-    'format',
-    (f: { sampleRate: number; channels: number; sourceSampleRate?: number; sourceChannels?: number }) => {
-      input.sampleRate = f.sourceSampleRate ?? f.sampleRate;
-      input.channels = f.sourceChannels ?? f.channels;
-    },
-  );
-  return { input, decode: isWav ? [createReadStream(file, { highWaterMark: 1920 }), decoder] : [decoder] };
+  let totalMs: number | undefined;
+  decoder.once('format', (f: WavFormatInfo | DecodedFileFormat) => {
+    input.sampleRate = ('sourceSampleRate' in f ? f.sourceSampleRate : undefined) ?? f.sampleRate;
+    input.channels = 'sourceChannels' in f ? f.sourceChannels : f.channels;
+    totalMs = durationFromFormat(f);
+  });
+  return {
+    input,
+    decode: isWav ? [createReadStream(file, { highWaterMark: 1920 }), decoder] : [decoder],
+    totalMs: () => totalMs,
+  };
 }
 
 /** Decode → resample → rechunk → the loopback's sink, keeping what was sent and the sink's progress over time. */
@@ -281,10 +343,7 @@ async function writeOutputs(a: LoopbackArgs, report: LoopbackReport, received: I
     Readable.from([createFrame(received.slice(0, end), a.sampleRate, a.channels)]),
     new WavFileSink(report.files.received),
   );
-  await writeFile(
-    report.files.report,
-    JSON.stringify(report, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 2) + '\n',
-  );
+  await writeFile(report.files.report, toJson(report, 2) + '\n');
 }
 
 /** When the received sample at `offset` (the first of the audio) reached JavaScript, relative to `start`. */
@@ -386,6 +445,12 @@ function formatReport(r: LoopbackReport): string {
         ? ')'
         : `, ${r.alignment.mismatches} samples differ from ${(r.alignment.firstMismatch / r.track.channels / r.track.sampleRate).toFixed(3)} s on, ` +
           `${r.alignment.missing} missing, SNR ${r.alignment.snrDb.toFixed(1)} dB; an underrun shifts everything after it)`),
+    `  received       ${
+      r.receive.complete
+        ? `all ${r.receive.expectedSamples} samples per channel, the last ${ms(r.receive.waitedMs)} after the sink's end`
+        : `${r.receive.missingSamples} of ${r.receive.expectedSamples} samples per channel missing after waiting ` +
+          `${ms(r.receive.waitedMs)} (deadline ${ms(r.receive.deadlineMs)})`
+    }`,
     `  capture wait   mean ${ms(s.captureWaitMs.mean)}, max ${ms(s.captureWaitMs.max)}; underruns ${s.underruns} (${ms(s.underrunMs)})`,
     `  CPU            ${r.cpuMsPerAudioSecond.toFixed(0)} ms per second of audio (whole process)`,
     `  wrote          ${[r.files.sample, r.files.received, r.files.report, r.files.plot].filter(Boolean).join(', ')}`,

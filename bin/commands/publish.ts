@@ -1,10 +1,10 @@
 /**
  * `livekit-audio publish <file|->`: decode a file (or WAV on stdin), resample to 48 kHz, cut 10 ms frames and
  * publish them as one track; the sink's backpressure paces the file to real time. Exits when the audio has
- * played out (0), on Ctrl-C (130, the queued audio is cut), on a failure (1) or a bad invocation (2).
+ * played out (0), on Ctrl-C (130, the queued audio is cut), on a failure (1), a bad invocation (2) or a
+ * missing, unreadable or undecodable file (3): bin/commands/exitCodes.ts.
  */
 import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,13 +18,26 @@ import {
   type PublishedSink,
   type PublishTarget,
 } from '../../room/publish.js';
-import { ConfigError, ConnectionError } from '../../lib/errors.js';
+import { realClock, type Clock } from '../../lib/clock.js';
+import { ConfigError } from '../../lib/errors.js';
 import { decodeWav, type WavFormatInfo } from '../../transforms/decodeWav.js';
 import { decodeFile, type DecodedFileFormat } from '../../transforms/decodeFile.js';
 import { resample } from '../../transforms/resample.js';
 import { rechunk } from '../../transforms/rechunk.js';
-import { DEFAULT_QUEUE_SIZE_MS } from '../../sinks/LiveKitSink.js';
-import { describeError, intArg, interruptible, usageError, type Command } from './command.js';
+import { DEFAULT_QUEUE_SIZE_MS, type LiveKitSinkStats } from '../../sinks/LiveKitSink.js';
+import {
+  checkInputFile,
+  describeError,
+  EXIT,
+  exitCodeFor,
+  intArg,
+  interruptible,
+  usageError,
+  type Command,
+  type ExitCode,
+} from './command.js';
+import { failureJson, wantsJson, writeJson, type JsonHead } from './jsonReport.js';
+import { durationFromFormat, progressWanted, startProgress } from './progress.js';
 
 const usage = `livekit-audio publish — play an audio file into a LiveKit room as one track, in real time.
 
@@ -46,17 +59,25 @@ Options:
   --channels 1|2       Published channels. Default 1 (stereo files are averaged).
   --queue-ms N         Native queue of the source, a multiple of 10 (0 = direct mode). Default ${DEFAULT_QUEUE_SIZE_MS}.
   --timeout-ms N       Give up connecting after N ms. Default 5000.
-  --quiet              No progress output.
+  --json               Print one JSON report on stdout when done (command, ok, exitCode, file, name, room,
+                       track, totalMs, publishedMs, wallMs, sink; on a failure command, ok, exitCode, error).
+  --quiet              No progress line.
+  --progress           Draw the progress line on stderr even when it is not a terminal.
 
-Progress goes to stderr: a bar on a terminal, a line every 10 s of audio otherwise.
-Exit codes: 0 played out, 1 failure (connection refused, bad token, undecodable file), 2 bad invocation
-(missing URL or credentials, missing file), 130 interrupted.`;
+On a terminal, stderr shows a progress line (seconds published of the total, underruns so far); status
+lines (publishing…, done…) go to stderr too.
+Exit codes: 0 played out, 1 failure (connection refused, bad token), 2 bad invocation (missing URL or
+credentials, bad option), 3 the file is missing, unreadable or undecodable, 130 interrupted.`;
 
 export interface PublishIo {
   env?: Record<string, string | undefined>;
   stdin?: Readable;
-  /** stderr writer; `isTTY` turns the progress bar on. */
+  /** stdout writer: the `--json` report. */
+  out?: { write(s: string): unknown };
+  /** stderr writer; `isTTY` turns the progress line on. */
   err?: { write(s: string): unknown; isTTY?: boolean };
+  /** The progress line's clock. Default realClock. */
+  clock?: Clock;
   /** Abort = Ctrl-C. Default: SIGINT. */
   signal?: AbortSignal;
   /** How to join the room. Default room/publish.ts `connect`. */
@@ -70,21 +91,46 @@ interface PublishArgs {
   channels: number;
   queueSizeMs: number | undefined;
   quiet: boolean;
+  json: boolean;
+  progress: boolean;
+}
+
+/** `--json` on stdout after a played-out file. */
+export interface PublishJson extends JsonHead {
+  /** The path given, or '-' for stdin. */
+  file: string;
+  /** The track's name, and the room it was published in. */
+  name: string;
+  room: string | null;
+  track: { sampleRate: number; channels: number; mode: 'buffered' | 'direct'; queueSizeMs: number };
+  /** The input's duration from its header (undefined for a WAV stream of unknown length: omitted). */
+  totalMs: number | undefined;
+  /** Audio given to the track (the sink's msCaptured). */
+  publishedMs: number;
+  /** From joining the room to the end of playout. */
+  wallMs: number;
+  sink: LiveKitSinkStats;
 }
 
 export async function runPublish(args: string[], io: PublishIo = {}): Promise<number> {
+  const out = io.out ?? process.stdout;
   const err = io.err ?? process.stderr;
   const say = (s: string) => err.write(`livekit-audio publish: ${s}\n`);
+  const fail = (code: ExitCode, e: unknown, line: string): ExitCode => {
+    err.write(line + '\n');
+    if (wantsJson(args)) writeJson(out, failureJson('publish', code, e));
+    return code;
+  };
   let a: PublishArgs;
   try {
     a = parsePublishArgs(args, io.env ?? process.env);
-    if (a.file !== '-')
-      await access(a.file).catch(() => {
-        throw new ConfigError('ERR_PUBLISH_FILE', `cannot read '${a.file}'`);
-      });
   } catch (e) {
-    err.write(`${usageError('publish', e)}\n`);
-    return 2;
+    return fail(EXIT.usage, e, usageError('publish', e));
+  }
+  try {
+    if (a.file !== '-') await checkInputFile(a.file);
+  } catch (e) {
+    return fail(EXIT.input, e, `livekit-audio publish: ${describeError(e)}`);
   }
 
   const interrupt = interruptible(io.signal);
@@ -94,6 +140,7 @@ export async function runPublish(args: string[], io: PublishIo = {}): Promise<nu
   let stopProgress = () => {};
   try {
     room = await (io.connect ?? connect)({ ...a.connect, signal: abort.signal });
+    const joined = performance.now();
     sink = await publish(room, { sampleRate: 48000, channels: a.channels, queueSizeMs: a.queueSizeMs, name: a.name });
     // WAV streams through our parser; compressed files are decoded whole (at 48 kHz) by node-web-audio-api
     const stages: (Readable | Transform)[] =
@@ -102,7 +149,19 @@ export async function runPublish(args: string[], io: PublishIo = {}): Promise<nu
         : extname(a.file).toLowerCase() === '.wav'
           ? [createReadStream(a.file, { highWaterMark: 16 * 1024 }), decodeWav()]
           : [decodeFile(a.file, { sampleRate: 48000, channels: a.channels })];
-    if (!a.quiet) stopProgress = progress(stages[stages.length - 1]!, sink, err);
+    let totalMs: number | undefined;
+    stages[stages.length - 1]!.once('format', (f: WavFormatInfo | DecodedFileFormat) => {
+      totalMs = durationFromFormat(f);
+    });
+    if (progressWanted(a, err.isTTY)) {
+      const s = sink;
+      const ticker = startProgress({
+        read: () => ({ elapsedMs: s.stats.msCaptured, totalMs, underruns: s.stats.underruns }),
+        write: (line) => err.write(line),
+        clock: io.clock ?? realClock,
+      });
+      stopProgress = () => ticker.stop();
+    }
     say(`publishing '${a.name}' in room '${room.name}'`);
     await pipeline([...stages, resample({ sampleRate: 48000, channels: a.channels }), rechunk(), sink], {
       signal: abort.signal,
@@ -110,15 +169,29 @@ export async function runPublish(args: string[], io: PublishIo = {}): Promise<nu
     stopProgress();
     await sink.unpublish();
     say(`done: ${(sink.stats.msCaptured / 1000).toFixed(1)} s published`);
-    return 0;
+    if (a.json) {
+      const stats = sink.stats;
+      const report: PublishJson = {
+        command: 'publish',
+        ok: true,
+        exitCode: EXIT.ok,
+        file: a.file,
+        name: a.name,
+        room: room.name ?? null,
+        track: { sampleRate: 48000, channels: a.channels, mode: stats.mode, queueSizeMs: stats.queueSizeMs },
+        totalMs,
+        publishedMs: stats.msCaptured,
+        wallMs: performance.now() - joined,
+        sink: stats,
+      };
+      writeJson(out, report);
+    }
+    return EXIT.ok;
   } catch (e) {
     stopProgress();
-    if (abort.signal.aborted) {
-      say('interrupted');
-      return 130;
-    }
-    say(describeError(e));
-    return e instanceof ConfigError || (e instanceof ConnectionError && e.code === 'ERR_CONNECT_URL') ? 2 : 1;
+    if (abort.signal.aborted)
+      return fail(EXIT.interrupted, new Error('interrupted'), 'livekit-audio publish: interrupted');
+    return fail(exitCodeFor(e), e, `livekit-audio publish: ${describeError(e)}`);
   } finally {
     interrupt.release();
     await sink?.unpublish().catch(() => undefined);
@@ -142,6 +215,8 @@ function parsePublishArgs(args: string[], env: Record<string, string | undefined
       'queue-ms': { type: 'string' },
       'timeout-ms': { type: 'string' },
       quiet: { type: 'boolean' },
+      json: { type: 'boolean' },
+      progress: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) {
@@ -170,36 +245,8 @@ function parsePublishArgs(args: string[], env: Record<string, string | undefined
     channels,
     queueSizeMs: int('queue-ms', values['queue-ms']),
     quiet: values.quiet ?? false,
-  };
-}
-
-/** Progress from the sink's stats: a redrawn bar on a TTY, a line per 10 s of audio otherwise. */
-function progress(decoder: Readable, sink: PublishedSink, err: NonNullable<PublishIo['err']>): () => void {
-  let totalMs: number | undefined;
-  decoder.once('format', (f: WavFormatInfo | DecodedFileFormat) => {
-    if ('dataBytes' in f && f.dataBytes !== undefined) totalMs = (f.dataBytes / f.blockAlign / f.sampleRate) * 1000;
-    else if ('durationMs' in f) totalMs = f.durationMs;
-  });
-  let lastLine = 0;
-  const tick = () => {
-    const ms = sink.stats.msCaptured;
-    if (err.isTTY) {
-      const frac = totalMs ? Math.min(1, ms / totalMs) : 0;
-      const filled = '#'.repeat(Math.round(frac * 30)).padEnd(30, '-');
-      const bar = totalMs ? `[${filled}] ${(frac * 100).toFixed(0).padStart(3)}% ` : '';
-      err.write(`\r${bar}${(ms / 1000).toFixed(1)} s${totalMs ? ` / ${(totalMs / 1000).toFixed(1)} s` : ''}   `);
-    } else if (ms - lastLine >= 10_000) {
-      lastLine = ms - (ms % 10_000);
-      err.write(`livekit-audio publish: ${(ms / 1000).toFixed(0)} s published\n`);
-    }
-  };
-  const timer = setInterval(tick, 250);
-  return () => {
-    clearInterval(timer);
-    if (err.isTTY) {
-      tick();
-      err.write('\n');
-    }
+    json: values.json ?? false,
+    progress: values.progress ?? false,
   };
 }
 

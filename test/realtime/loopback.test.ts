@@ -319,7 +319,7 @@ t.test('CLI in-process: a compressed file goes through decodeFile', async (t) =>
   t.equal(report.track.queueSizeMs, Q);
 });
 
-t.test('CLI: bad invocations exit 2, failures 1, Ctrl-C 130', async (t) => {
+t.test('CLI: bad invocations exit 2, a missing file 3, Ctrl-C 130', async (t) => {
   const run = async (args: string[], signal = new AbortController().signal) => {
     const io = { out: new PassThrough(), err: new PassThrough(), signal };
     const code = await runLoopback(args, io);
@@ -339,7 +339,7 @@ t.test('CLI: bad invocations exit 2, failures 1, Ctrl-C 130', async (t) => {
     t.equal(r.code, 2, `${args.join(' ')}: ${r.err.trim()}`);
   }
   const missing = await run([join(dir, 'no-such.wav'), '--out', join(dir, 'cli-missing')]);
-  t.equal(missing.code, 1);
+  t.equal(missing.code, 3, 'an input error (bin/commands/exitCodes.ts), as in publish');
   t.match(missing.err, /ENOENT|no such file/i);
   const ac = new AbortController();
   const interrupted = run(['--out', join(dir, 'cli-abort')], ac.signal);
@@ -355,5 +355,7 @@ t.test('CLI: bad invocations exit 2, failures 1, Ctrl-C 130', async (t) => {
     queueSizeMs: DEFAULT_QUEUE_SIZE_MS,
     prebufferMs: 0,
     quiet: false,
+    json: false,
+    progress: false,
   });
 });

@@ -315,7 +315,6 @@ t.test('runPublish: bad invocations → exit 2', async (t) => {
   const wav = tinyWav();
   const env = { LIVEKIT_URL: 'ws://127.0.0.1:1', LIVEKIT_TOKEN: TOKEN };
   for (const [args, re] of [
-    [['/no/such/file.wav'], /cannot read '\/no\/such\/file.wav'/],
     [[wav, 'other.wav'], /one file at a time/],
     [[wav, '--channels', '3'], /--channels must be 1 or 2/],
     [[wav, '--queue-ms', 'lots'], /--queue-ms must be a non-negative integer/],
@@ -326,6 +325,10 @@ t.test('runPublish: bad invocations → exit 2', async (t) => {
     t.equal(await runPublish([...args], { env, err: e.err }), 2, args.join(' '));
     t.match(e.lines.join(''), re);
   }
+  // a missing file is an input error (exit 3, the same in loopback: test/bin/exitCodes.test.ts)
+  const e = stderr();
+  t.equal(await runPublish(['/no/such/file.wav'], { env, err: e.err }), 3);
+  t.match(e.lines.join(''), /cannot read '\/no\/such\/file.wav'/);
 });
 
 t.test('runPublish: a refused connection or token → exit 1 with the code, fast', async (t) => {
