@@ -83,6 +83,7 @@ export {
   type PublishTarget,
   type PublishedSink,
 } from './room/publish.js';
+export { RoomAudio, type RoomAudioOptions, type RoomAudioStats } from './room/roomAudio.js';
 export {
   DecodeWav,
   MAX_HEADER_CHUNK_BYTES,
@@ -101,6 +102,14 @@ export {
   type DecodeFileSource,
   type DecodedFileFormat,
 } from './transforms/decodeFile.js';
+export {
+  DecodeStream,
+  decodeStream,
+  type DecodeStreamFormat,
+  type DecodeStreamOptions,
+  type DecodeStreamStats,
+  type StreamFormat,
+} from './transforms/decodeStream.js';
 export { Resample, resample, type ResampleOptions } from './transforms/resample.js';
 export { Rechunk, rechunk, type RechunkOptions, type RechunkStats, type RechunkTail } from './transforms/rechunk.js';
 export {
@@ -141,12 +150,21 @@ export type {
   SinkFactory,
   GatewayProtocol,
 } from './gateway/connection.js';
-export { CloseCode, ProtocolError } from './gateway/protocols/protocol.js';
+export {
+  CloseCode,
+  ProtocolError,
+  type CallEvent,
+  type CallProtocol,
+  type Outbound,
+} from './gateway/protocols/protocol.js';
+export { CallPlayback, INTERRUPTED, type PlaybackOptions, type PlaybackStats } from './gateway/playback.js';
+export type { ListenTo } from './gateway/callSinks.js';
 export {
   TwilioParser,
   /** @deprecated renamed TwilioParser (it parses messages; it is not a stream) */
   TwilioParser as TwilioStream,
   TWILIO_FORMAT,
+  TwilioCall,
   type TwilioEvent,
   type TwilioStart,
   type TwilioStats,
@@ -157,6 +175,7 @@ export {
   RawPcmParser as RawPcmStream,
   pcmFormat,
   pcmFormatFromQuery,
+  RawPcmCall,
   type PcmFormat,
   type RawPcmEvent,
 } from './gateway/protocols/rawPcm.js';

@@ -6,6 +6,7 @@ import { runConcurrency } from './concurrency.js';
 import { runThroughput } from './throughput.js';
 import { runSoak } from './soak.js';
 import { runStages } from './stages.js';
+import { runCallers, runLoad, runRtt, runStall } from './twoWay.js';
 
 function arg(name: string, fallback?: string): string {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -39,6 +40,14 @@ async function main(): Promise<unknown> {
       return runStages({ seconds: Number(arg('audio-seconds', '120')), repeats: Number(arg('repeats', '3')) });
     case 'soak':
       return runSoak({ virtualMinutes: Number(arg('minutes', '60')) });
+    case 'twoway-callers':
+      return runCallers(arg('url'), Number(arg('n')), Number(arg('seconds')));
+    case 'twoway-rtt':
+      return runRtt(arg('mode') as 'ours' | 'naive', Number(arg('seconds')), Number(arg('queue', '0')));
+    case 'twoway-stall':
+      return runStall(arg('mode') as 'raw' | 'source', Number(arg('seconds', '10')));
+    case 'twoway-load':
+      return runLoad(Number(arg('n')), Number(arg('seconds')));
     default:
       throw new Error(`unknown task ${task}`);
   }

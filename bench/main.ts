@@ -13,6 +13,7 @@ import type { ConcurrencyResult } from './concurrency.js';
 import type { ThroughputResult } from './throughput.js';
 import type { SoakResult } from './soak.js';
 import type { StagesResult } from './stages.js';
+import type { LoadResult, RttResult, StallResult } from './twoWay.js';
 import { linePlot, type PlotSeries } from '../bin/report/svg.js';
 import { barPlot } from './lib/plot.js';
 import { round } from './lib/measure.js';
@@ -136,6 +137,7 @@ interface Results {
   /** Cluster mode on this machine: for each total, one result per process (all run at the same time). */
   machine?: { total: number; processes: ConcurrencyResult[] }[];
   soak?: SoakResult;
+  twoWay?: { rtt: RttResult[]; stall: StallResult[]; load: LoadResult[] };
   failures: string[];
   /** Runs whose process was so overloaded it did not report within the window + 12 s: "collapsed". */
   collapsed: string[];
@@ -271,6 +273,50 @@ async function main(): Promise<void> {
     }
   }
 
+  if (want('twoway')) {
+    const tw: NonNullable<Results['twoWay']> = { rtt: [], stall: [], load: [] };
+    // the default (direct mode) over minutes; then a native queue, so the track plays on through the stall
+    for (const [mode, queue, seconds] of [
+      ['ours', 0, quick ? 12 : 120],
+      ['naive', 200, quick ? 12 : 40],
+      ['ours', 200, quick ? 12 : 40],
+    ] as const) {
+      log(`two-way: echo round trip over ${seconds} s, a 200 ms stall halfway, ${mode}, sink queue ${queue} ms`);
+      const x = (await runChild(
+        ['--task=twoway-rtt', `--mode=${mode}`, `--seconds=${seconds}`, `--queue=${queue}`],
+        (seconds + 30) * 1000,
+      )) as RttResult;
+      tw.rtt.push(x);
+      log(
+        `  round trip p50 ${x.before} → after the stall ${x.afterStall} → end ${x.end} ms (growth ${x.growth}), caller held ≤ ${x.maxHeldMs} ms, ${x.heard}/${x.bursts} bursts, ${x.underruns} underruns`,
+      );
+    }
+    log('two-way: a reader that stalls for 10 s (48 kHz), raw AudioStream vs LiveKitSource');
+    for (const mode of ['raw', 'source']) {
+      const x = (await runChild(['--task=twoway-stall', `--mode=${mode}`, '--seconds=10'], 60_000)) as StallResult;
+      tw.stall.push(x);
+      log(`  ${mode.padEnd(6)} heap +${x.heapGrowthKB} KB, RSS +${x.rssGrowthKB} KB, holds ${x.heldMs} ms`);
+    }
+    for (const n of quick ? [25] : [100, 150]) {
+      const secs = quick ? 8 : 20;
+      log(`two-way: ${n} echo calls in one gateway process for ${secs} s (callers in another)`);
+      try {
+        const x = (await runChild(
+          ['--task=twoway-load', `--n=${n}`, `--seconds=${secs}`],
+          (secs + 60) * 1000,
+        )) as LoadResult;
+        tw.load.push(x);
+        log(
+          `  loop p99 ${x.loopDelayMs.p99} ms (callers' ${x.callerLoopDelayMs.p99}), ${x.cpuMsPerCallSec} ms CPU/call-s, probe ${x.probe.glitches} glitches / ${x.probe.underruns} underruns, round trip p50 ${x.roundTripP50Ms.median} (worst call ${x.roundTripP50Ms.worst}) ms, underruns ${x.underruns.total} (worst call ${x.underruns.worstCall}), ${x.callsCompleted}/${n} calls`,
+        );
+      } catch (err) {
+        results.failures.push(`twoway-load N=${n}: ${(err as Error).message}`);
+        log(`  FAILED ${(err as Error).message}`);
+      }
+    }
+    results.twoWay = tw;
+  }
+
   if (want('soak')) {
     log('soak: 1 h of virtual time');
     results.soak = (await runChild(['--task=soak', `--minutes=${quick ? 10 : 60}`], 300_000)) as SoakResult;
@@ -388,6 +434,42 @@ function tables(r: Results): string {
         lines.push(
           `| ${m.total} | ${i + 1} of ${m.processes.length}: ${p.n} calls | ${p.cpuMsPerStreamSec} | ${p.loopDelayMs.p99} | ${probeFaults(p)} | ${latency(p)} | ${p.deliveredRatio} |`,
         ),
+      );
+    }
+    lines.push('');
+  }
+  if (r.twoWay) {
+    const tw = r.twoWay;
+    lines.push(
+      '### Two-way calls (gateway --echo: caller → jitter buffer → track → the way back → caller)',
+      '',
+      "Round trip, sent → played at a simulated Twilio caller, a 200 ms event-loop stall halfway through each call. naive = the loopback track's raw AudioStream, each frame sent as it arrives. With a 200 ms native queue the track plays on from rtc-node's thread through the stall, as a remote participant's does.",
+      '',
+      '| way back | sink queue ms | call s | p50 before the stall ms | p50 after it | p50 at the end | growth | p99 | caller held at most ms | bursts heard | caller underruns |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const x of tw.rtt) {
+      lines.push(
+        `| ${x.mode} | ${x.before} | ${x.afterStall} | ${x.end} | ${x.growth} | ${x.p99} | ${x.maxHeldMs} | ${x.heard}/${x.bursts} | ${x.underruns} |`,
+      );
+    }
+    lines.push(
+      '',
+      '| reader stalled 10 s (48 kHz mono) | heap + external growth KB | RSS growth KB | audio held ms |',
+      '|---|---|---|---|',
+    );
+    for (const x of tw.stall)
+      lines.push(
+        `| ${x.mode === 'raw' ? 'raw AudioStream' : 'LiveKitSource'} | ${x.heapGrowthKB} | ${x.rssGrowthKB} | ${x.heldMs} |`,
+      );
+    lines.push(
+      '',
+      "| two-way calls | gateway loop p99 ms | callers' loop p99 ms | CPU ms/call-s | probe glitches · underruns | round trip p50 ms (median call · worst) | underruns (all · worst call) | calls completed |",
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const x of tw.load) {
+      lines.push(
+        `| ${x.n} | ${x.loopDelayMs.p99} | ${x.callerLoopDelayMs.p99} | ${x.cpuMsPerCallSec} | ${x.probe.glitches} · ${x.probe.underruns} | ${x.roundTripP50Ms.median} · ${x.roundTripP50Ms.worst} | ${x.underruns.total} · ${x.underruns.worstCall} | ${x.callsCompleted} |`,
       );
     }
     lines.push('');

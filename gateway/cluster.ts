@@ -261,6 +261,12 @@ function checkGatewayOptions(g: ClusterGatewayOptions, workers: number): Cluster
       );
     }
   }
+  if (typeof g.roomPerCall === 'function') {
+    throw new ConfigError(
+      'ERR_CLUSTER_OPTIONS',
+      'gateway.roomPerCall cannot be a function in worker processes (true or false)',
+    );
+  }
   const room = g.room as (ConnectOptions & { token?: string }) | undefined;
   if (room !== undefined) {
     if (typeof room.url !== 'string') {

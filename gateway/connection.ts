@@ -1,10 +1,11 @@
 /**
- * One WebSocket connection of the gateway: its protocol state, its audio pipeline and its stats.
+ * One WebSocket connection of the gateway: its protocol state, its audio pipelines both ways and its stats.
  *
- *   ws message ─► TwilioParser | RawPcmParser ─► decodePcm ─► jitterBuffer ─► [resample ─► rechunk(10 ms)]
+ *   ws message ─► CallProtocol.receive ─► decodePcm ─► jitterBuffer ─► [resample ─► rechunk(10 ms)]
  *                                                 ─► sink (a published track, or the loopback)
+ *   ws.send ◄── CallPlayback (paced, the protocol's framing) ◄── the sink's return audio (room or echo)
  *
- * (the chain and why the jitter buffer runs at the caller's rate: chain.ts)
+ * (the chain and why the jitter buffer runs at the caller's rate: chain.ts; the way back: playback.ts)
  *
  * The producer is realtime: messages are written into the decoder as they come and never wait; the jitter
  * buffer is where the producer's clock meets the sink's. A client that breaks the protocol gets a close
@@ -16,24 +17,32 @@
  * from the network or a timer is guarded: a defect that throws closes this call with 1011, never the process.
  */
 import { pipeline } from 'node:stream/promises';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
 import { realClock, type Clock, type TimerHandle } from '../lib/clock.js';
-import { bytesPerSample } from '../lib/formats.js';
+import { bytesPerSample, toInt16 } from '../lib/formats.js';
+import { createFrame } from '../lib/frames.js';
 import { totalBufferedMs } from '../lib/stats.js';
 import { InvalidAudioError, toError, UnsupportedFormatError } from '../lib/errors.js';
 import type { JitterBufferOptions, JitterStats } from '../transforms/jitterBuffer.js';
 import { callChain, trackRate, type CallChain } from './chain.js';
-import { CloseCode, closeReason, ProtocolError } from './protocols/protocol.js';
-import { TWILIO_FORMAT, TwilioParser, parseJson, type TwilioStart } from './protocols/twilio.js';
-import { RawPcmParser, type PcmFormat } from './protocols/rawPcm.js';
+import { CloseCode, closeReason, ProtocolError, type CallEvent, type CallProtocol } from './protocols/protocol.js';
+import type { PcmFormat } from './protocols/rawPcm.js';
+import { detectProtocol, PROTOCOLS, type GatewayProtocol, type ProtocolEntry } from './protocols/registry.js';
+import { CallPlayback, type PlaybackOptions, type PlaybackStats } from './playback.js';
 
-export type GatewayProtocol = 'twilio' | 'pcm';
+export type { GatewayProtocol };
 
 /** What a connection's audio goes into. `close` runs once the pipeline has finished or failed. */
 export interface ConnectionSink {
   sink: Writable & { readonly stats?: unknown; readonly bufferedMs?: number };
+  /**
+   * The way back: AudioFrames for the caller at `info.outbound`'s rate and channels (a LiveKitSource, say). It
+   * may have `clear()` (called on barge-in) and may emit 'interrupted' (playback.ts INTERRUPTED) to clear the
+   * caller's buffer. The connection destroys it when the call ends. Default: none (one-way).
+   */
+  returnAudio?: Readable & { clear?(): number };
   close(): Promise<void>;
 }
 
@@ -45,6 +54,10 @@ export interface ConnectionInfo {
   /** The format of the frames the sink gets. */
   sampleRate: number;
   channels: number;
+  /** What the caller hears, if its protocol carries audio back: frames of returnAudio must have this format. */
+  outbound?: { format: PcmFormat; frameMs: number };
+  /** The client's custom parameters from its start message (Twilio customParameters…), unchecked. */
+  params: Record<string, unknown>;
 }
 
 export type SinkFactory = (info: ConnectionInfo) => Promise<ConnectionSink>;
@@ -71,10 +84,12 @@ export interface ConnectionOptions {
    * Set when the client showed no secret at the upgrade: only a Twilio stream whose `start` passes this check
    * may stream, and it must send that `start` within `authDeadlineMs` (default 5000).
    */
-  authorizeStart?: (start: TwilioStart) => boolean;
+  authorizeStart?: (params: Record<string, unknown>) => boolean;
   authDeadlineMs?: number;
   /** Default: none (a call may stay as long as it likes). */
   deadlines?: CallDeadlines;
+  /** The way back's pacing and marks (playback.ts). */
+  playback?: Pick<PlaybackOptions, 'maxAheadFrames' | 'markEveryMs' | 'maxLagMs'>;
   /** Told about a defect that closed this call with 1011 (the gateway counts and logs it). */
   onUnexpectedError?: (err: unknown) => void;
   clock?: Clock;
@@ -100,9 +115,11 @@ export interface ConnectionRecord {
   frames: number;
   close: { code: number; reason: string; by: 'client' | 'gateway' };
   error: { code: string; message: string } | null;
-  twilio?: TwilioParser['stats'] & { otherTrack: number };
+  twilio?: Record<string, unknown>;
   jitter: JitterStats | null;
   sink: unknown;
+  /** The way back (null when the call had none). */
+  playback: PlaybackStats | null;
 }
 
 export class GatewayConnection {
@@ -113,9 +130,8 @@ export class GatewayConnection {
   readonly #clock: Clock;
   readonly #openedAt = new Date();
   readonly #t0: number;
-  #protocol: GatewayProtocol | null = null;
-  #twilio: TwilioParser | undefined;
-  #pcm: RawPcmParser | undefined;
+  #proto: CallProtocol | undefined;
+  #playback: CallPlayback | undefined;
   #format: PcmFormat | null = null;
   #chain: CallChain | undefined;
   #jitterStats: JitterStats | undefined;
@@ -124,7 +140,6 @@ export class GatewayConnection {
   #messages = 0;
   #bytes = 0;
   #audioBytes = 0;
-  #otherTrack = 0;
   #close: ConnectionRecord['close'] | undefined;
   #error: ConnectionRecord['error'] = null;
   #refusing = false;
@@ -148,6 +163,7 @@ export class GatewayConnection {
       ws.on('close', (code, reason) => {
         this.#close ??= { code, reason: reason.toString('utf8'), by: 'client' };
         this.#clearTimers();
+        this.#playback?.stop();
         this.#guard(() => this.#endInput());
         resolve();
       });
@@ -169,8 +185,9 @@ export class GatewayConnection {
         );
       }
       if (opts.deadlines) this.#armDeadline(Math.min(opts.deadlines.firstAudioMs, opts.deadlines.idleMs));
-      if (opts.mode === 'twilio') this.#useTwilio();
-      if (opts.mode === 'pcm' || opts.format) this.#usePcm(opts.format);
+      if (opts.mode !== 'auto') this.#use(PROTOCOLS[opts.mode].create(opts.format));
+      else if (opts.format) this.#use(PROTOCOLS.pcm.create(opts.format));
+      if (opts.format) this.#onEvent({ kind: 'start', format: opts.format });
     });
   }
 
@@ -233,12 +250,20 @@ export class GatewayConnection {
   }
 
   get protocol(): GatewayProtocol | null {
-    return this.#protocol;
+    return (this.#proto?.name as GatewayProtocol | undefined) ?? null;
   }
 
   /** Milliseconds of audio this connection holds between the socket and the sink. */
   get bufferedMs(): number {
     return totalBufferedMs([...(this.#chain?.stages ?? []), this.#sink?.sink]);
+  }
+
+  /**
+   * Barge-in: drop the audio queued for the caller and tell the caller (the protocol's clear message) to drop
+   * what it has buffered. No-op for a one-way call.
+   */
+  clear(): void {
+    this.#guard(() => this.#playback?.clear());
   }
 
   /** Close from the gateway's side (1001, shutdown): the received audio still drains. */
@@ -252,64 +277,69 @@ export class GatewayConnection {
     this.#messages++;
     this.#bytes += buf.length;
     this.#lastMessageAt = this.#clock.now();
-    if (this.#twilio) this.#onTwilio(this.#twilio.handleMessage(buf, isBinary));
-    else if (this.#pcm) this.#onPcm(this.#pcm.handleMessage(buf, isBinary));
-    else this.#detect(buf, isBinary);
-  }
-
-  /** The first message of an 'auto' connection decides its protocol. */
-  #detect(buf: Buffer, isBinary: boolean): void {
-    if (isBinary) {
-      this.#onPcm(this.#usePcm().handleMessage(buf, isBinary));
-      return;
+    if (this.#proto) this.#onEvent(this.#proto.receive(buf, isBinary));
+    else {
+      const { protocol, event } = detectProtocol(buf, isBinary);
+      this.#use(protocol);
+      this.#onEvent(event);
     }
-    const msg = parseJson(buf.toString('utf8'), 'ERR_GATEWAY_JSON');
-    if (typeof msg === 'object' && msg !== null && 'event' in msg) this.#onTwilio(this.#useTwilio().handleObject(msg));
-    else this.#onPcm(this.#usePcm().handleObject(msg));
   }
 
-  #useTwilio(): TwilioParser {
-    this.#protocol = 'twilio';
-    return (this.#twilio = new TwilioParser());
+  #use(protocol: CallProtocol): void {
+    const entry = PROTOCOLS[protocol.name as GatewayProtocol] as ProtocolEntry | undefined;
+    if (this.#opts.authorizeStart && !entry?.secretInStart) {
+      throw unauthorized(`${entry?.label ?? protocol.name} must present the secret when it connects`);
+    }
+    this.#proto = protocol;
   }
 
-  #usePcm(format?: PcmFormat): RawPcmParser {
-    if (this.#opts.authorizeStart) throw unauthorized('raw PCM must present the secret when it connects');
-    this.#protocol = 'pcm';
-    this.#pcm = new RawPcmParser(format);
-    if (format) this.#start(format);
-    return this.#pcm;
-  }
-
-  #onTwilio(ev: ReturnType<TwilioParser['handleMessage']>): void {
-    switch (ev.event) {
+  #onEvent(ev: CallEvent): void {
+    switch (ev.kind) {
       case 'start':
         if (this.#opts.authorizeStart) {
-          if (!this.#opts.authorizeStart(ev.start)) throw unauthorized('missing or wrong secret in customParameters');
+          if (!this.#opts.authorizeStart(ev.params ?? {}))
+            throw unauthorized('missing or wrong secret in customParameters');
           this.#clock.clearTimeout(this.#authTimer!);
         }
-        this.#start({ ...TWILIO_FORMAT });
+        this.#start(ev.format, ev.params ?? {});
         break;
-      case 'media':
-        if (ev.track !== 'inbound') this.#otherTrack++;
-        else if (!ev.late) this.#write(ev.payload);
+      case 'audio':
+        if (ev.seq !== undefined || ev.timestamp !== undefined) this.#writePacket(ev.bytes, ev.seq, ev.timestamp);
+        else this.#write(ev.bytes);
+        break;
+      case 'played':
+        this.#playback?.played(ev.name);
         break;
       case 'stop':
         this.#closeWith(CloseCode.NORMAL, 'stream stopped');
         break;
-      // connected, mark, dtmf: counted in the Twilio stats
     }
-  }
-
-  #onPcm(ev: ReturnType<RawPcmParser['handleMessage']>): void {
-    if (ev.kind === 'format') this.#start(ev.format);
-    else if (ev.bytes.length > 0) this.#write(ev.bytes);
   }
 
   #write(bytes: Buffer): void {
     this.#audioStarted = true;
     this.#audioBytes += bytes.length;
     this.#chain!.decoder.write(bytes);
+  }
+
+  /**
+   * A numbered packet (RTP-like protocols): decoded here and handed to the jitter buffer with its sequence number
+   * and timestamp, which reorders it. Where the jitter buffer runs after a resampler (a rate with no whole 10 ms),
+   * the numbers cannot follow the audio and packets go through the decoder in arrival order.
+   */
+  #writePacket(bytes: Buffer, seq: number | undefined, timestamp: number | undefined): void {
+    const chain = this.#chain!;
+    const f = this.#format!;
+    const bps = bytesPerSample(f.encoding) * f.channels;
+    if (chain.feeding.length > 0 || bytes.length % bps !== 0 || chain.decoder.writableLength > 0) {
+      this.#write(bytes);
+      return;
+    }
+    this.#audioStarted = true;
+    this.#audioBytes += bytes.length;
+    const data = new Int16Array((bytes.length / bps) * f.channels);
+    toInt16(f.encoding, bytes, data);
+    chain.jitter.write({ frame: createFrame(data, f.sampleRate, f.channels), seq, timestamp });
   }
 
   #framesReceived(): number {
@@ -329,7 +359,7 @@ export class GatewayConnection {
    * jitter buffer sees arrivals when they happen, even while the sink is still being set up (publishing takes
    * a server round trip); the playing half starts when the sink is ready.
    */
-  #start(format: PcmFormat): void {
+  #start(format: PcmFormat, params: Record<string, unknown>): void {
     this.#format = format;
     const { channels, clock } = this.#opts;
     const sampleRate = this.#opts.sampleRate === 'caller' ? trackRate(format) : this.#opts.sampleRate;
@@ -338,11 +368,21 @@ export class GatewayConnection {
     this.#chain = chain;
     // the core's counters are gone once the stream is destroyed (autoDestroy right after 'end'): keep them
     jitter.once('end', () => (this.#jitterStats = jitter.stats));
-    const info: ConnectionInfo = { id: this.id, protocol: this.#protocol!, format, sampleRate, channels };
+    const out = this.#proto?.outbound;
+    const info: ConnectionInfo = {
+      id: this.id,
+      protocol: this.protocol!,
+      format,
+      sampleRate,
+      channels,
+      ...(out && { outbound: { format: out.format, frameMs: out.frameMs } }),
+      params,
+    };
     const feeding = pipeline([decoder, ...chain.feeding, jitter]);
     const playing = this.#opts.sink(info).then(
       async (sink) => {
         this.#sink = sink;
+        if (sink.returnAudio) this.#startPlayback(sink.returnAudio);
         try {
           await pipeline([jitter, ...chain.playing, sink.sink]);
         } finally {
@@ -359,6 +399,23 @@ export class GatewayConnection {
       const causes = [f, p].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
       const cause = causes.find((e) => (e as { code?: string })?.code !== 'ERR_STREAM_PREMATURE_CLOSE') ?? causes[0];
       if (cause !== undefined) this.#fail(cause);
+    });
+  }
+
+  #startPlayback(audio: Readable & { clear?(): number }): void {
+    const outbound = this.#proto?.outbound;
+    if (!outbound || this.#refusing || this.#ws.readyState !== this.#ws.OPEN) {
+      audio.destroy();
+      return;
+    }
+    this.#playback = new CallPlayback({
+      ...this.#opts.playback,
+      audio,
+      outbound,
+      clock: this.#clock,
+      send: (m) => this.#ws.send(m),
+      unsentBytes: () => this.#ws.bufferedAmount,
+      onError: (err) => this.#opts.onUnexpectedError?.(err),
     });
   }
 
@@ -407,9 +464,9 @@ export class GatewayConnection {
       id: this.id,
       remote: this.#remote,
       path: this.#path,
-      protocol: this.#protocol,
+      protocol: this.protocol,
       format: f,
-      ...(this.#twilio?.start && { streamSid: this.#twilio.start.streamSid, callSid: this.#twilio.start.callSid }),
+      ...this.#proto?.record(),
       openedAt: this.#openedAt.toISOString(),
       durationMs: Math.round(this.#clock.now() - this.#t0),
       messages: this.#messages,
@@ -418,9 +475,9 @@ export class GatewayConnection {
       frames: this.#framesReceived(),
       close: this.#close ?? { code: CloseCode.NORMAL, reason: '', by: 'client' },
       error: this.#error,
-      ...(this.#twilio && { twilio: { ...this.#twilio.stats, otherTrack: this.#otherTrack } }),
       jitter: this.#jitterStats ?? this.#chain?.jitter.stats ?? null,
       sink: this.#sink?.sink.stats ?? null,
+      playback: this.#playback?.stats ?? null,
     };
   }
 }

@@ -14,29 +14,30 @@
  * Limits and their defaults: docs/security.md.
  */
 import http from 'node:http';
+import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
-import path from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { Room } from '@livekit/rtc-node';
+import type { Registry } from 'prom-client';
 import { realClock, type Clock } from '../lib/clock.js';
 import { ConfigError } from '../lib/errors.js';
 import { loadSpeex } from '../lib/speex.js';
-import { connect, publish, type ConnectOptions, type PublishTarget } from '../room/publish.js';
-import { createLoopback } from '../room/loopback.js';
-import { WavFileSink } from '../sinks/WavFileSink.js';
-import type { AudioFrame } from '../lib/frames.js';
+import { connect, type ConnectOptions, type PublishTarget } from '../room/publish.js';
 import type { JitterBufferOptions } from '../transforms/jitterBuffer.js';
 import {
   GatewayConnection,
   type CallDeadlines,
+  type ConnectionInfo,
+  type ConnectionOptions,
   type ConnectionRecord,
-  type ConnectionSink,
   type SinkFactory,
 } from './connection.js';
 import { secretDigest } from './auth.js';
+import { defaultLogger, type GatewayLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { httpRoutes, type HttpRoutesContext } from './http.js';
+import { callRoomSink, hearing, loopbackSink, roomPerCallNames, roomSink, type ListenTo } from './callSinks.js';
 import { Admission, defaultMaxCalls } from './admission.js';
 import { handleUpgrade, type UpgradeContext } from './upgradeHandler.js';
 import { openFilesLimit } from '../lib/openFilesLimit.js';
@@ -57,6 +58,25 @@ export interface GatewayOptions {
   room?: ConnectOptions | PublishTarget;
   /** Loopback mode: record what each connection received to `<outDir>/<connection id>.wav`. Default: no files. */
   outDir?: string;
+  /**
+   * Loopback mode: each call hears its own audio back through the whole path — caller → jitter buffer →
+   * LiveKitSink → local track → LiveKitSource → encoder → caller. An echo test that needs no server. Default false.
+   */
+  echo?: boolean;
+  /**
+   * Room mode: what each caller hears back — `{ identity }` one participant's audio (the agent's, say), or 'mix'
+   * (every remote participant's). Default: 'mix' with roomPerCall, else nothing (one-way: in one shared room the
+   * callers would hear each other).
+   */
+  listenTo?: ListenTo;
+  /**
+   * Room mode with API key and secret: each call joins a room of its own, so LiveKit's agent dispatch can pick each
+   * one up. Room name from the caller's `room` custom parameter (letters, digits, `_.-`, ≤ 64) or `call-<id>`;
+   * identity `caller-<id>`. A function chooses both instead. Default false (every call in `room.roomName`).
+   */
+  roomPerCall?: boolean | ((call: ConnectionInfo) => { roomName: string; identity: string });
+  /** The way back's pacing and marks (gateway/playback.ts): maxAheadFrames (default 2), markEveryMs (1000). */
+  playback?: ConnectionOptions['playback'];
   /** Advanced: build each connection's sink yourself (overrides room/outDir). */
   sink?: SinkFactory;
   /**
@@ -73,8 +93,16 @@ export interface GatewayOptions {
   queueSizeMs?: number;
   /** Options for each connection's jitter buffer. */
   jitter?: Partial<JitterBufferOptions>;
-  /** Receives each connection's stats record when it ends. Default: one JSON line on stdout. */
+  /**
+   * Structured log (pino or anything pino-compatible): one line per call opened, per call closed (with its stats
+   * record) and per refused upgrade (with its reason), and errors. Default: pino, JSON lines on stdout
+   * (docs/operations.md).
+   */
+  logger?: GatewayLogger;
+  /** Receives each connection's stats record when it ends. Default: the logger's "call closed" line. */
   log?: (record: ConnectionRecord) => void;
+  /** Serve Prometheus metrics on GET /metrics (gateway/metrics.ts). Default true. */
+  metrics?: boolean;
   /** How long close() lets connections drain before cutting them. Default 3000 ms. */
   closeTimeoutMs?: number;
   /**
@@ -118,11 +146,24 @@ export interface GatewayStats {
   openFiles: number | undefined;
 }
 
-export interface Gateway {
+/**
+ * A running gateway. Events: 'call' (a call opened: { id, remote, path, protocol }), 'close' (a call ended: its
+ * ConnectionRecord), 'refused' (an upgrade refused: { reason, status, remote, detail }).
+ */
+export interface Gateway extends EventEmitter {
   /** Connect to the room (if configured), bind, and resolve with the bound address. */
   listen(): Promise<AddressInfo>;
   /** Refuse new connections, close open ones with 1001 (their audio drains), unpublish, disconnect. */
   close(): Promise<void>;
+  /**
+   * Graceful shutdown (SIGTERM): refuse new calls (503; /readyz says draining), let the open ones finish for up to
+   * `graceMs` (default 30000), then close() — the rest get the protocol's close (1001).
+   */
+  drain(graceMs?: number): Promise<void>;
+  /** True from drain() or close() on. */
+  readonly draining: boolean;
+  /** The Prometheus registry behind GET /metrics (undefined with `metrics: false`). */
+  readonly metrics: Registry | undefined;
   readonly address: AddressInfo | undefined;
   /** Open connections by id. */
   readonly connections: ReadonlyMap<string, GatewayConnection>;
@@ -140,8 +181,6 @@ export const GATEWAY_LIMITS = {
   idleTimeoutMs: 15_000,
   maxCallDurationMs: 4 * 3600_000,
 } as const;
-/** Loopback mode: how long after playout the last frames are awaited before the loopback closes. */
-const LOOPBACK_TAIL_MS = 50;
 
 /**
  * The gateway's default native queue: none (direct mode). Each call already has a jitter buffer, which is
@@ -209,7 +248,6 @@ function resolveGatewayOptions(opts: GatewayOptions) {
     channels: opts.channels ?? 1,
     queueSizeMs: opts.queueSizeMs ?? GATEWAY_QUEUE_SIZE_MS,
     clock: opts.clock ?? realClock,
-    log: opts.log ?? ((r: ConnectionRecord) => process.stdout.write(JSON.stringify(r) + '\n')),
     warn,
     secret: opts.secret === undefined ? undefined : secretDigest(opts.secret),
     maxCalls,
@@ -225,6 +263,10 @@ type ResolvedOptions = ReturnType<typeof resolveGatewayOptions>;
 
 export function createGateway(opts: GatewayOptions = {}): Gateway {
   const o = resolveGatewayOptions(opts);
+  const logger = opts.logger ?? defaultLogger();
+  const log =
+    opts.log ?? ((r: ConnectionRecord) => (r.error ? logger.warn(r, 'call closed') : logger.info(r, 'call closed')));
+  const events = new EventEmitter();
   const admission = new Admission(o.maxCalls, o.maxCallsPerIp);
   const stats: GatewayStats = {
     active: 0,
@@ -236,6 +278,8 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
   };
   const unexpected = (id: string, err: unknown) => {
     stats.failed++;
+    metrics?.failed();
+    logger.error({ id, err: String((err as Error)?.stack ?? err).slice(0, 2000) }, 'call failed unexpectedly');
     o.warn(`call ${id} failed unexpectedly and was closed: ${String((err as Error)?.stack ?? err).slice(0, 500)}`);
   };
 
@@ -247,19 +291,29 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
   let closing = false;
   const prefix = randomBytes(3).toString('hex');
 
+  const perCall = roomPerCallNames(opts.roomPerCall, opts.room);
+  const listenTo: ListenTo = opts.listenTo ?? (perCall ? 'mix' : 'none');
   const sinkFactory: SinkFactory =
     opts.sink ??
     (async (info) => {
-      if (target) {
-        const { sampleRate, channels } = info;
-        const queueSizeMs = o.queueSizeMs;
-        const sink = await publish(target, { sampleRate, channels, queueSizeMs, name: info.id, unpublishOnEnd: false });
-        return { sink, close: () => sink.unpublish() };
-      }
-      return loopbackSink(info.id, info.sampleRate, info.channels, o.queueSizeMs, opts.outDir);
+      if (perCall)
+        return callRoomSink(info, { ...(opts.room as ConnectOptions), ...perCall(info) }, o.queueSizeMs, listenTo);
+      if (target) return roomSink(info, target, o.queueSizeMs, listenTo);
+      return loopbackSink(info, o.queueSizeMs, opts.outDir, opts.echo === true);
     });
 
-  const { wss, server } = createServers(o);
+  const metrics =
+    opts.metrics === false
+      ? undefined
+      : createMetrics(
+          () => admission.active,
+          () => closing,
+        );
+  const { wss, server } = createServers(o, {
+    metrics: metrics?.registry,
+    notReady: () =>
+      !server.listening ? 'starting' : closing ? 'draining' : admission.active >= o.maxCalls ? 'capacity' : undefined,
+  });
 
   const upgrades: UpgradeContext = {
     wss,
@@ -274,18 +328,29 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
       sampleRate: o.sampleRate,
       channels: o.channels,
       jitter: opts.jitter,
+      playback: opts.playback,
       clock: o.clock,
       deadlines: o.deadlines,
     },
     isClosing: () => closing,
+    onRefused(refusal) {
+      metrics?.refused(refusal.reason);
+      logger.info(refusal, 'upgrade refused');
+      events.emit('refused', refusal);
+    },
     nextId: () => `${prefix}-${++seq}`,
-    opened(id, conn, release) {
+    opened(id, conn, release, info) {
       stats.accepted++;
       connections.set(id, conn);
+      metrics?.opened(info.protocol);
+      logger.info({ id, ...info }, 'call opened');
+      events.emit('call', { id, ...info });
       const done = conn.done.then((record) => {
         connections.delete(id);
         release();
-        o.log(record);
+        metrics?.closed(record);
+        log(record);
+        events.emit('close', record);
       });
       pending.add(done);
       void done.finally(() => pending.delete(done));
@@ -302,12 +367,12 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
     }
   });
 
-  return {
+  const gateway = {
     async listen() {
       // the resamplers' WASM engine: loaded once here, so the first call's audio does not wait for it
       await loadSpeex();
-      if (opts.room && isConnectOptions(opts.room)) {
-        room = await connect(opts.room);
+      if (opts.room && isConnectOptions(opts.room) && !perCall) {
+        room = await connect(hearing(opts.room, listenTo));
         target = room;
       }
       await new Promise<void>((resolve, reject) => {
@@ -318,6 +383,20 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
         });
       });
       return server.address() as AddressInfo;
+    },
+
+    async drain(graceMs = 30_000) {
+      closing = true;
+      logger.info({ active: connections.size, graceMs }, 'draining');
+      const idle = Promise.all(pending);
+      await new Promise<void>((resolve) => {
+        const h = o.clock.setTimeout(resolve, graceMs);
+        void idle.then(() => {
+          o.clock.clearTimeout(h);
+          resolve();
+        });
+      });
+      await gateway.close();
     },
 
     async close() {
@@ -348,24 +427,29 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
     get stats() {
       return { ...stats, active: admission.active, refused: { ...stats.refused } };
     },
+    get draining() {
+      return closing;
+    },
+    metrics: metrics?.registry,
   };
+  return Object.defineProperties(events, Object.getOwnPropertyDescriptors(gateway)) as Gateway;
 }
 
 /**
  * The HTTP server (a plain request gets 426; a malformed one 400) and the WebSocket server that takes the
  * upgrades handed to it; the upgrade handler itself is attached by createGateway.
  */
-function createServers(o: Pick<ResolvedOptions, 'maxPayload' | 'handshakeTimeoutMs' | 'maxCalls'>) {
+function createServers(
+  o: Pick<ResolvedOptions, 'maxPayload' | 'handshakeTimeoutMs' | 'maxCalls'>,
+  routes: HttpRoutesContext,
+) {
   // closeTimeout (how long a close handshake may take before ws cuts the socket) is missing from @types/ws
   const wsOptions = { noServer: true, maxPayload: o.maxPayload, closeTimeout: 5000 };
   const wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
   const server = http.createServer(
     // checked every second rather than Node's default 30 s, so a slow handshake really ends at the deadline
     { headersTimeout: o.handshakeTimeoutMs, requestTimeout: o.handshakeTimeoutMs, connectionsCheckingInterval: 1000 },
-    (_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-      res.end('livekit-audio gateway: connect with a WebSocket (paths /twilio, /pcm?rate=&channels=&encoding=)\n');
-    },
+    httpRoutes(routes),
   );
   // a hard bound on sockets (each one a descriptor), whatever state they are in; refusals need a few spare
   server.maxConnections = o.maxCalls + 64;
@@ -374,46 +458,6 @@ function createServers(o: Pick<ResolvedOptions, 'maxPayload' | 'handshakeTimeout
     else socket.destroy();
   });
   return { wss, server };
-}
-
-/**
- * The loopback default: play into a local AudioSource → track → AudioStream, and (with outDir) write what comes
- * back to a WAV file. Nothing is kept in memory: a call can last hours.
- */
-async function loopbackSink(
-  id: string,
-  sampleRate: number,
-  channels: number,
-  queueSizeMs: number,
-  outDir: string | undefined,
-): Promise<ConnectionSink> {
-  let wav: WavFileSink | undefined;
-  let wavError: Error | undefined;
-  if (outDir !== undefined) {
-    await mkdir(outDir, { recursive: true });
-    wav = new WavFileSink({ path: path.join(outDir, `${id}.wav`), sampleRate, channels });
-    wav.on('error', (err) => (wavError ??= err));
-  }
-  const lb = createLoopback({
-    sampleRate,
-    channels,
-    queueSizeMs,
-    record: false,
-    ...(wav && { onFrame: (frame: AudioFrame) => void wav.write(frame) }),
-  });
-  return {
-    sink: lb.sink,
-    async close() {
-      // the source has played out; its last frames reach the AudioStream a tick or two later
-      await new Promise((r) => setTimeout(r, LOOPBACK_TAIL_MS));
-      await lb.close();
-      if (wav) {
-        wav.end();
-        await finished(wav).catch(() => undefined);
-      }
-      if (wavError) throw wavError;
-    },
-  };
 }
 
 function isConnectOptions(x: ConnectOptions | PublishTarget): x is ConnectOptions {

@@ -9,12 +9,28 @@ import type { Socket } from 'node:net';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { GatewayConnection, type ConnectionOptions } from './connection.js';
 import { pcmFormatFromQuery } from './protocols/rawPcm.js';
-import type { TwilioStart } from './protocols/twilio.js';
+import { PROTOCOLS, protocolForPath, type ProtocolEntry } from './protocols/registry.js';
 import { presentedSecret, secretMatches, validTwilioSignature } from './auth.js';
 import type { Admission, Refusal } from './admission.js';
 import { parseUpgradeTarget } from './upgrade.js';
 
 export type RefusalReason = 'badRequest' | 'capacity' | 'perIp' | 'unauthorized' | 'shuttingDown';
+
+/** A refused upgrade, as logged and emitted ('refused'). */
+export interface UpgradeRefusal {
+  reason: RefusalReason;
+  status: number;
+  remote: string;
+  /** What was wrong (a bad query), when the client is told. */
+  detail?: string;
+}
+
+/** A call that opened, as logged and emitted ('call'): its protocol is the path's, or 'auto' until it speaks. */
+export interface OpenedCall {
+  remote: string;
+  path: string;
+  protocol: string;
+}
 
 /** What the handler needs from the gateway around it. */
 export interface UpgradeContext {
@@ -31,8 +47,10 @@ export interface UpgradeContext {
   readonly call: Omit<ConnectionOptions, 'id' | 'mode' | 'format' | 'authorizeStart' | 'authDeadlineMs'>;
   isClosing(): boolean;
   nextId(): string;
+  /** An upgrade was refused (counted already): log it, count it in the metrics, emit it. */
+  onRefused?(refusal: UpgradeRefusal): void;
   /** A call is open: the gateway tracks it and calls `release` when it ends. */
-  opened(id: string, conn: GatewayConnection, release: () => void): void;
+  opened(id: string, conn: GatewayConnection, release: () => void, info: OpenedCall): void;
   /** A defect (not the client's fault) closed something: count and log it. */
   unexpected(id: string, err: unknown): void;
 }
@@ -45,6 +63,8 @@ const REFUSALS: Record<Refusal, [status: string, reason: RefusalReason, body: st
 /** Answer the upgrade with a plain HTTP refusal and close the socket; counted by reason. */
 function refuse(ctx: UpgradeContext, socket: Socket, status: string, reason: RefusalReason, body = ''): void {
   ctx.refused[reason]++;
+  const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  ctx.onRefused?.({ reason, status: Number(status.slice(0, 3)), remote, ...(body && { detail: body.slice(0, 200) }) });
   const extra = reason === 'capacity' || reason === 'perIp' ? 'retry-after: 5\r\n' : '';
   const length = Buffer.byteLength(body);
   socket.end(
@@ -63,7 +83,7 @@ export function handleUpgrade(ctx: UpgradeContext, req: http.IncomingMessage, so
   const full = ctx.admission.refusal(ip);
   if (full) return refuse(ctx, socket, ...REFUSALS[full]);
   const { pathname, query } = target;
-  const mode = pathname.endsWith('/twilio') ? 'twilio' : pathname.endsWith('/pcm') ? 'pcm' : 'auto';
+  const mode = protocolForPath(pathname);
   const signed =
     ctx.twilioAuthToken !== undefined && mode === 'twilio'
       ? validTwilioSignature(req.headers, target.raw, ctx.twilioAuthToken, ctx.publicUrl)
@@ -73,13 +93,14 @@ export function handleUpgrade(ctx: UpgradeContext, req: http.IncomingMessage, so
   // without a secret at the upgrade only a (possible) Twilio stream may proceed, to show it in `start`
   const declaresFormat = query.has('rate') || query.has('sampleRate');
   const secret = ctx.secret;
-  const deferSecret = secret !== undefined && !signed && presented === undefined && mode !== 'pcm' && !declaresFormat;
+  const mayDefer = mode === 'auto' ? !declaresFormat : (PROTOCOLS[mode] as ProtocolEntry).secretInStart === true;
+  const deferSecret = secret !== undefined && !signed && presented === undefined && mayDefer;
   if (secret && !signed && !deferSecret && !secretMatches(presented, secret)) {
     return refuse(ctx, socket, '401 Unauthorized', 'unauthorized');
   }
   let format;
   try {
-    format = mode === 'twilio' ? undefined : pcmFormatFromQuery(query);
+    format = mode === 'pcm' || mode === 'auto' ? pcmFormatFromQuery(query) : undefined;
   } catch (err) {
     return refuse(ctx, socket, '400 Bad Request', 'badRequest', (err as Error).message);
   }
@@ -96,8 +117,7 @@ export function handleUpgrade(ctx: UpgradeContext, req: http.IncomingMessage, so
         format,
         onUnexpectedError: (err) => ctx.unexpected(id, err),
         ...(deferSecret && {
-          authorizeStart: (start: TwilioStart) =>
-            secretMatches(stringOrUndefined(start.customParameters.secret), secret),
+          authorizeStart: (params: Record<string, unknown>) => secretMatches(stringOrUndefined(params.secret), secret),
           authDeadlineMs: ctx.authTimeoutMs,
         }),
       });
@@ -107,7 +127,11 @@ export function handleUpgrade(ctx: UpgradeContext, req: http.IncomingMessage, so
       ws.close(1011, 'gateway error');
       return;
     }
-    ctx.opened(id, conn, release);
+    ctx.opened(id, conn, release, {
+      remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
+      path: pathname.slice(0, 200),
+      protocol: mode,
+    });
   });
 }
 

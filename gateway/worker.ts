@@ -3,6 +3,7 @@
  * environment, running until the primary says stop, a signal comes, or the primary goes away. Each ended
  * connection's record goes to the primary.
  */
+import { pino } from 'pino';
 import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { ClusterGatewayOptions } from './cluster.js';
@@ -33,6 +34,8 @@ async function runWorker(): Promise<void> {
   const gw = createGateway({
     ...opts,
     room,
+    // stdout carries the primary's record lines; a worker's own lines (call opened, upgrade refused) go to stderr
+    logger: pino({ name: 'livekit-audio-gateway', base: { pid: process.pid, worker: slot } }, process.stderr),
     log: (record) => {
       const p = new Promise<void>((resolve) =>
         process.send!({ type: MSG_RECORD, record }, undefined, {}, () => resolve()),

@@ -12,6 +12,7 @@
  * error strings into ConnectionErrors with stable codes. A connect that completes after we gave up is
  * disconnected so no room leaks.
  */
+import { quietRtcNodeDebugLog } from '../lib/rtcLog.js';
 import {
   AudioSource,
   LocalAudioTrack,
@@ -30,7 +31,16 @@ import { DEFAULT_QUEUE_SIZE_MS, LiveKitSink } from '../sinks/LiveKitSink.js';
 /** Credentials: a ready token, or an API key/secret from which a join+publish token is minted. */
 export type ConnectCredentials =
   | { url: string; token: string }
-  | { url: string; apiKey: string; apiSecret: string; roomName: string; identity: string; participantName?: string };
+  | {
+      url: string;
+      apiKey: string;
+      apiSecret: string;
+      roomName: string;
+      identity: string;
+      participantName?: string;
+      /** The minted token may subscribe (to hear the room: RoomAudio). Default false: a publisher needs none. */
+      canSubscribe?: boolean;
+    };
 
 export type ConnectOptions = ConnectCredentials & {
   /** Give up after this long with ERR_CONNECT_TIMEOUT. Default 5000 ms. */
@@ -46,6 +56,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 /** Connect to a LiveKit room; every failure is a ConnectionError with a code from the table in docs/publishing.md. */
 export async function connect(opts: ConnectOptions): Promise<Room> {
+  quietRtcNodeDebugLog();
   const timeoutMs = opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw new ConfigError('ERR_CONNECT_OPTIONS', `timeoutMs must be > 0, got ${timeoutMs}`);
   const url = checkUrl(opts.url);
@@ -144,6 +155,7 @@ export async function mintToken(opts: {
   identity: string;
   participantName?: string;
   ttl?: number | string;
+  canSubscribe?: boolean;
 }): Promise<string> {
   for (const k of ['apiKey', 'apiSecret', 'roomName', 'identity'] as const) {
     if (typeof opts[k] !== 'string' || opts[k] === '') {
@@ -155,7 +167,7 @@ export async function mintToken(opts: {
     name: opts.participantName,
     ttl: opts.ttl ?? '1h',
   });
-  at.addGrant({ roomJoin: true, room: opts.roomName, canPublish: true, canSubscribe: false });
+  at.addGrant({ roomJoin: true, room: opts.roomName, canPublish: true, canSubscribe: opts.canSubscribe === true });
   return at.toJwt();
 }
 

@@ -43,6 +43,8 @@ export interface LiveKitSourceStats {
   droppedMs: number;
   /** The most audio held at once (ms), Node's buffer included. */
   maxBufferedMs: number;
+  /** Audio thrown away by clear() (barge-in), ms. */
+  clearedMs: number;
 }
 
 export class LiveKitSource extends Readable implements HoldsAudio {
@@ -62,6 +64,7 @@ export class LiveKitSource extends Readable implements HoldsAudio {
     droppedFrames: 0,
     droppedMs: 0,
     maxBufferedMs: 0,
+    clearedMs: 0,
   };
 
   constructor(track: Track, options: LiveKitSourceOptions = {}) {
@@ -94,6 +97,18 @@ export class LiveKitSource extends Readable implements HoldsAudio {
 
   get stats(): LiveKitSourceStats {
     return { ...this.#stats };
+  }
+
+  /**
+   * Drop the frames queued for the consumer (an interruption: what was queued is stale) and return how many ms
+   * that was. Node's readable buffer (highWaterMark frames) is not touched. Frames arriving afterwards flow.
+   */
+  clear(): number {
+    const ms = this.#queuedMs;
+    this.#queue = [];
+    this.#queuedMs = 0;
+    this.#stats.clearedMs += ms;
+    return ms;
   }
 
   override _read(): void {

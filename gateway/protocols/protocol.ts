@@ -3,6 +3,55 @@
  * short reason. Parsers throw ProtocolError; the connection turns it into `ws.close(code, reason)`.
  */
 import { AudioPipelineError, type ErrorCode } from '../../lib/errors.js';
+import type { SampleEncoding } from '../../lib/formats.js';
+
+/** A call's audio format on the wire (either way). */
+export interface PcmFormat {
+  /** Any decodePcm encoding: u8 s16le s16be s24le s32le f32le f64le mulaw alaw. */
+  encoding: SampleEncoding;
+  sampleRate: number;
+  channels: number;
+}
+
+/** What one message from the client means for the call (CallProtocol.receive). */
+export type CallEvent =
+  | { kind: 'none' }
+  /** The format is known: the call's audio chain starts. `params` are the client's custom parameters. */
+  | { kind: 'start'; format: PcmFormat; params?: Record<string, unknown> }
+  /** Audio in the start format. seq (16-bit wrap) / timestamp (samples) when the protocol numbers packets. */
+  | { kind: 'audio'; bytes: Buffer; seq?: number; timestamp?: number }
+  /** The client has played everything sent before the mark of this name. */
+  | { kind: 'played'; name: string }
+  /** The client ended the stream. */
+  | { kind: 'stop' };
+
+/** How audio goes back to the client, in the protocol's own framing. */
+export interface Outbound {
+  /** The format the client hears (usually the one it sends). */
+  readonly format: PcmFormat;
+  /** Audio per media message, ms (a whole number of samples at format.sampleRate). */
+  readonly frameMs: number;
+  /** One media message for exactly frameMs of audio in `format`. */
+  media(bytes: Buffer): string | Buffer;
+  /** The message that drops what the client has buffered but not played; undefined if the protocol has none. */
+  clear(): string | Buffer | undefined;
+  /** A message the client echoes (as a `played` event) once everything before it has played; or none. */
+  mark?(name: string): string | Buffer;
+}
+
+/**
+ * One call's protocol, both ways. Each protocol is one file (gateway/protocols/) with a class implementing this
+ * and an entry in gateway/protocols/registry.ts; docs/protocols.md shows how to add one.
+ */
+export interface CallProtocol {
+  readonly name: string;
+  /** Validate one WebSocket message (as `ws` delivers it). Throws ProtocolError for anything off. */
+  receive(data: Buffer, isBinary: boolean): CallEvent;
+  /** The way back, once `start` has been received (undefined before, or if the protocol has none). */
+  readonly outbound: Outbound | undefined;
+  /** Ids and counters for the call's stats record (streamSid, callSid, message counts…). */
+  record(): Record<string, unknown>;
+}
 
 export const CloseCode = {
   /** The stream ended as agreed (Twilio `stop`, or the client closed). */
@@ -54,4 +103,52 @@ export function numberFrom(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
   return NaN;
+}
+
+/** JSON.parse with a protocol error (1007) instead of a SyntaxError. */
+export function parseJson(text: string, code: ErrorCode): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ProtocolError(CloseCode.INVALID_PAYLOAD, code, `malformed JSON: ${text.slice(0, 40)}`);
+  }
+}
+
+/** A parsed JSON object's field that is itself an object, or undefined. */
+export function objectField(m: Record<string, unknown>, name: string): Record<string, unknown> | undefined {
+  const v = m[name];
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/**
+ * The duration of one outbound media message: `preferredMs` (20 ms, a telephony packet) or the next multiple of
+ * it that holds a whole number of samples at `sampleRate` (40 ms at 11025 Hz).
+ */
+export function outboundFrameMs(sampleRate: number, preferredMs = 20): number {
+  let ms = preferredMs;
+  while ((sampleRate * ms) % 1000 !== 0) ms += preferredMs;
+  return ms;
+}
+
+/** A protocol breach (1008) with its error code. */
+export function policy(code: ErrorCode, message: string): ProtocolError {
+  return new ProtocolError(CloseCode.POLICY_VIOLATION, code, message);
+}
+
+/** A counter sent as a decimal string ("12") or a number; anything else is a 1008 with `code`. */
+export function decimalCount(v: unknown, name: string, code: ErrorCode): number {
+  const n = typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw policy(code, `${name} must be a non-negative integer, got ${shown(v)}`);
+  }
+  return n;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Strict base64 (Node's decoder silently skips bad characters), or a 1007 with `code`. */
+export function checkBase64(b64: string, code: ErrorCode): void {
+  if (b64.length === 0 || !BASE64.test(b64)) {
+    throw new ProtocolError(CloseCode.INVALID_PAYLOAD, code, 'media.payload is not base64');
+  }
 }

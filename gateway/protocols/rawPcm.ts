@@ -7,16 +7,21 @@
  * or in a first JSON text message: {"sampleRate":16000,"channels":1,"encoding":"s16le"} ("rate" is accepted
  * for "sampleRate"). channels defaults to 1 and encoding to s16le. After the format, only binary messages.
  */
-import { CloseCode, numberFrom, ProtocolError, shown } from './protocol.js';
-import { parseJson } from './twilio.js';
-import { isSampleEncoding, SAMPLE_ENCODINGS, type SampleEncoding } from '../../lib/formats.js';
+import {
+  CloseCode,
+  numberFrom,
+  outboundFrameMs,
+  parseJson,
+  ProtocolError,
+  shown,
+  type CallEvent,
+  type CallProtocol,
+  type Outbound,
+  type PcmFormat,
+} from './protocol.js';
+import { isSampleEncoding, SAMPLE_ENCODINGS } from '../../lib/formats.js';
 
-export interface PcmFormat {
-  /** Any decodePcm encoding: u8 s16le s16be s24le s32le f32le f64le mulaw alaw. */
-  encoding: SampleEncoding;
-  sampleRate: number;
-  channels: number;
-}
+export type { PcmFormat };
 
 export const PCM_RATE_RANGE = [8000, 192000] as const;
 export const PCM_MAX_CHANNELS = 8;
@@ -102,6 +107,78 @@ export class RawPcmParser {
     this.#format = pcmFormat(msg as Record<string, unknown>);
     return { kind: 'format', format: this.#format };
   }
+}
+
+/**
+ * A raw PCM call both ways. Outbound: binary messages in the client's own format, 20 ms each (40 ms where 20 ms
+ * is not a whole number of samples); `{"event":"clear"}` (text) when the room side was interrupted, and
+ * `{"event":"mark","name":"…"}` (text) that a client may send back as it is, once played, to measure its delay.
+ */
+export class RawPcmCall implements CallProtocol {
+  readonly name = 'pcm';
+  readonly parser: RawPcmParser;
+  #outbound: Outbound | undefined;
+  #marks = 0;
+
+  constructor(format?: PcmFormat) {
+    this.parser = new RawPcmParser(format);
+    if (format) this.#outbound = pcmOutbound(format);
+  }
+
+  get outbound(): Outbound | undefined {
+    return this.#outbound;
+  }
+
+  receive(data: Buffer, isBinary: boolean): CallEvent {
+    if (!isBinary && this.parser.format !== undefined) {
+      const name = echoedMark(data);
+      if (name !== undefined) {
+        this.#marks++;
+        return { kind: 'played', name };
+      }
+    }
+    return this.#event(this.parser.handleMessage(data, isBinary));
+  }
+
+  /** An already-parsed first message (the gateway's protocol detection). */
+  receiveObject(msg: unknown): CallEvent {
+    return this.#event(this.parser.handleObject(msg));
+  }
+
+  record(): Record<string, unknown> {
+    return this.#marks > 0 ? { pcm: { marks: this.#marks } } : {};
+  }
+
+  #event(ev: RawPcmEvent): CallEvent {
+    if (ev.kind === 'format') {
+      this.#outbound = pcmOutbound(ev.format);
+      return { kind: 'start', format: ev.format };
+    }
+    return ev.bytes.length > 0 ? { kind: 'audio', bytes: ev.bytes } : { kind: 'none' };
+  }
+}
+
+/** A mark echoed by the client, or undefined when the text is anything else (which stays an error). */
+function echoedMark(data: Buffer): string | undefined {
+  if (data.length > 200) return undefined;
+  try {
+    const msg = JSON.parse(data.toString('utf8')) as unknown;
+    if (typeof msg !== 'object' || msg === null) return undefined;
+    const { event, name } = msg as { event?: unknown; name?: unknown };
+    return event === 'mark' && typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function pcmOutbound(format: PcmFormat): Outbound {
+  return {
+    format,
+    frameMs: outboundFrameMs(format.sampleRate),
+    media: (bytes) => bytes,
+    clear: () => JSON.stringify({ event: 'clear' }),
+    mark: (name) => JSON.stringify({ event: 'mark', name }),
+  };
 }
 
 function unsupported(message: string): ProtocolError {

@@ -15,8 +15,22 @@
  * `TwilioParser` validates one connection's messages in order and throws ProtocolError for anything off;
  * sequence gaps and repeats are counted, not fatal (Twilio may drop media under load).
  */
-import { CloseCode, numberFrom, ProtocolError, shown } from './protocol.js';
-import type { ErrorCode } from '../../lib/errors.js';
+import {
+  checkBase64,
+  CloseCode,
+  decimalCount,
+  numberFrom,
+  objectField as field,
+  parseJson,
+  policy,
+  ProtocolError,
+  shown,
+  type CallEvent,
+  type CallProtocol,
+  type Outbound,
+} from './protocol.js';
+
+export { parseJson };
 
 export interface TwilioStart {
   streamSid: string;
@@ -59,8 +73,6 @@ export interface TwilioStats {
 
 /** The one media format Twilio Media Streams sends. */
 export const TWILIO_FORMAT = { encoding: 'mulaw', sampleRate: 8000, channels: 1 } as const;
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export class TwilioParser {
   readonly stats: TwilioStats = {
@@ -161,9 +173,7 @@ export class TwilioParser {
       throw policy('ERR_TWILIO_MESSAGE', '"media" without media.payload');
     }
     const b64 = media.payload;
-    if (b64.length === 0 || !BASE64.test(b64)) {
-      throw new ProtocolError(CloseCode.INVALID_PAYLOAD, 'ERR_TWILIO_BASE64', 'media.payload is not base64');
-    }
+    checkBase64(b64, 'ERR_TWILIO_BASE64');
     const chunk = media.chunk === undefined ? this.#lastChunk + 1 : count(media.chunk, 'media.chunk');
     const timestamp = media.timestamp === undefined ? 0 : count(media.timestamp, 'media.timestamp');
     const late = chunk <= this.#lastChunk;
@@ -178,6 +188,66 @@ export class TwilioParser {
     const track = typeof media.track === 'string' ? media.track : 'inbound';
     return { event: 'media', payload, track, chunk, timestamp, late };
   }
+}
+
+/**
+ * A Twilio call both ways. Outbound (bidirectional streams): `media` with base64 µ-law, 20 ms (160 bytes) each;
+ * `clear` drops what Twilio has buffered; `mark` comes back (as a `mark` event) once played.
+ */
+export class TwilioCall implements CallProtocol {
+  readonly name = 'twilio';
+  readonly parser = new TwilioParser();
+  #outbound: Outbound | undefined;
+  #otherTrack = 0;
+
+  get outbound(): Outbound | undefined {
+    return this.#outbound;
+  }
+
+  receive(data: Buffer, isBinary: boolean): CallEvent {
+    return this.#event(this.parser.handleMessage(data, isBinary));
+  }
+
+  /** An already-parsed first message (the gateway's protocol detection). */
+  receiveObject(msg: unknown): CallEvent {
+    return this.#event(this.parser.handleObject(msg));
+  }
+
+  record(): Record<string, unknown> {
+    const start = this.parser.start;
+    return {
+      ...(start && { streamSid: start.streamSid, callSid: start.callSid }),
+      twilio: { ...this.parser.stats, otherTrack: this.#otherTrack },
+    };
+  }
+
+  #event(ev: TwilioEvent): CallEvent {
+    switch (ev.event) {
+      case 'start':
+        this.#outbound = twilioOutbound(ev.start.streamSid);
+        return { kind: 'start', format: { ...TWILIO_FORMAT }, params: ev.start.customParameters };
+      case 'media':
+        if (ev.track !== 'inbound') this.#otherTrack++;
+        else if (!ev.late) return { kind: 'audio', bytes: ev.payload };
+        return { kind: 'none' };
+      case 'mark':
+        return { kind: 'played', name: ev.name };
+      case 'stop':
+        return { kind: 'stop' };
+      default:
+        return { kind: 'none' };
+    }
+  }
+}
+
+function twilioOutbound(streamSid: string): Outbound {
+  return {
+    format: { ...TWILIO_FORMAT },
+    frameMs: 20,
+    media: (bytes) => JSON.stringify({ event: 'media', streamSid, media: { payload: bytes.toString('base64') } }),
+    clear: () => JSON.stringify({ event: 'clear', streamSid }),
+    mark: (name) => JSON.stringify({ event: 'mark', streamSid, mark: { name } }),
+  };
 }
 
 function parseStart(m: Record<string, unknown>): TwilioStart {
@@ -213,29 +283,7 @@ function parseStart(m: Record<string, unknown>): TwilioStart {
   };
 }
 
-/** JSON.parse with a protocol error (1007) instead of a SyntaxError. */
-export function parseJson(text: string, code: ErrorCode): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ProtocolError(CloseCode.INVALID_PAYLOAD, code, `malformed JSON: ${text.slice(0, 40)}`);
-  }
-}
-
-function field(m: Record<string, unknown>, name: string): Record<string, unknown> | undefined {
-  const v = m[name];
-  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
-}
-
 /** Twilio counters are decimal strings ("12"); numbers are accepted too. */
 function count(v: unknown, name: string): number {
-  const n = typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-    throw policy('ERR_TWILIO_MESSAGE', `${name} must be a non-negative integer, got ${shown(v)}`);
-  }
-  return n;
-}
-
-function policy(code: ErrorCode, message: string): ProtocolError {
-  return new ProtocolError(CloseCode.POLICY_VIOLATION, code, message);
+  return decimalCount(v, name, 'ERR_TWILIO_MESSAGE');
 }

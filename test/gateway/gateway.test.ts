@@ -428,9 +428,15 @@ t.test('runGateway: bad options → exit 2; runs, logs one JSON line per connect
   t.equal((await c.closed).code, 1009);
   ac.abort();
   t.equal(await exit, 0);
-  t.equal(lines.length, 1);
-  const rec = JSON.parse(lines[0]!) as ConnectionRecord;
+  const logged = lines.map((l) => JSON.parse(l) as { msg: string; level: number });
+  t.same(
+    logged.map((l) => l.msg),
+    ['call opened', 'call closed'],
+    'one pino line when the call opens, one when it closes',
+  );
+  const rec = logged[1] as unknown as ConnectionRecord & { level: number };
   t.equal(rec.event, 'gateway.connection');
+  t.equal(rec.level, 40, 'a call closed by an error is a warning');
   t.equal(rec.close.code, 1009);
 });
 

@@ -6,6 +6,10 @@ import type { Test } from 'tap';
 import type net from 'node:net';
 import { WebSocket } from 'ws';
 import { createGateway, type Gateway, type GatewayOptions } from '../../gateway/server.js';
+import type { GatewayLogger } from '../../gateway/logger.js';
+
+/** A logger that keeps the test output clean (the gateway's default logs JSON lines on stdout). */
+export const quietLogger: GatewayLogger = { info() {}, warn() {}, error() {} };
 import type { ConnectionRecord } from '../../gateway/connection.js';
 
 export const SID = 'MZ00000000000000000000000000000001';
@@ -41,6 +45,7 @@ export async function startGateway(t: Test, opts: GatewayOptions = {}): Promise<
   const waiters: (() => void)[] = [];
   const gw = createGateway({
     port: 0,
+    logger: quietLogger,
     log: (r) => {
       records.push(r);
       for (const w of waiters.splice(0)) w();
