@@ -5,13 +5,14 @@
 import { mkdir } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
-import type { Room, Track } from '@livekit/rtc-node';
+import { LocalAudioTrack, type Room, type Track } from '@livekit/rtc-node';
 import { ConfigError } from '../lib/errors.js';
 import type { AudioFrame } from '../lib/frames.js';
 import { connect, publish, type ConnectOptions, type PublishTarget } from '../room/publish.js';
 import { createLoopback } from '../room/loopback.js';
 import { RoomAudio } from '../room/roomAudio.js';
 import { WavFileSink } from '../sinks/WavFileSink.js';
+import { LiveKitSink } from '../sinks/LiveKitSink.js';
 import { DEFAULT_MAX_BUFFER_MS, LiveKitSource } from '../sources/LiveKitSource.js';
 import type { ConnectionInfo, ConnectionSink } from './connection.js';
 
@@ -31,6 +32,7 @@ export async function loopbackSink(
   outDir: string | undefined,
   echo: boolean,
 ): Promise<ConnectionSink> {
+  if (outDir === undefined) return trackSink(info, queueSizeMs, echo);
   const { id, sampleRate, channels } = info;
   let wav: WavFileSink | undefined;
   let wavError: Error | undefined;
@@ -60,6 +62,27 @@ export async function loopbackSink(
         await finished(wav).catch(() => undefined);
       }
       if (wavError) throw wavError;
+    },
+  };
+}
+
+/**
+ * The loopback without a recording: the sink's source on a local track and nothing reading it but the echo, if
+ * asked. (Every AudioStream is one more listener that each FFI event of the process runs through: a recorder
+ * nobody reads would double that for every call.)
+ */
+function trackSink(info: ConnectionInfo, queueSizeMs: number, echo: boolean): ConnectionSink {
+  const sink = new LiveKitSink({ sampleRate: info.sampleRate, channels: info.channels, queueSizeMs });
+  const track = LocalAudioTrack.createAudioTrack('loopback', sink.source);
+  const returnAudio = echo && info.outbound ? echoSource(track, info.outbound) : undefined;
+  return {
+    sink,
+    ...(returnAudio && { returnAudio }),
+    async close() {
+      returnAudio?.destroy();
+      if (!sink.destroyed) sink.destroy();
+      await track.close(false);
+      if (!sink.closed) await new Promise((resolve) => sink.once('close', resolve));
     },
   };
 }

@@ -259,7 +259,10 @@ export async function loopbackReport(
       files,
     };
     await writeOutputs(a, report, received, alignment.offset + sentPerChannel);
-    await writeFile(files.plot, plots(a, sent, received, alignment.offset, run.progress, lb, run.start));
+    const verdict = alignment.exact
+      ? { text: 'sample-exact: yes', ok: true }
+      : { text: `sample-exact: NO (${alignment.mismatches} differ, ${alignment.missing} missing)`, ok: false };
+    await writeFile(files.plot, plots(a, sent, received, alignment.offset, run.progress, lb, run.start, verdict));
     return report;
   } finally {
     await lb.close();
@@ -364,6 +367,7 @@ function plots(
   progress: [number, number][],
   lb: Loopback,
   start: number,
+  verdict: { text: string; ok: boolean },
 ): string {
   const ch = a.channels;
   const wave = (x: Int16Array, from: number): PlotSeries['points'] => {
@@ -376,12 +380,14 @@ function plots(
     title: 'Waveform (channel 1): sent to the sink vs received from the track, aligned',
     xLabel: 'audio time (s)',
     yLabel: 'amplitude (full scale)',
+    // received first, sent dashed on top: when they match exactly, both stay visible
     series: [
-      { name: 'sent', points: wave(sent, 0) },
       { name: `received (shifted ${((offset * 1000) / a.sampleRate).toFixed(1)} ms)`, points: wave(received, offset) },
+      { name: 'sent', points: wave(sent, 0), dashed: true, color: '#111' },
       { name: 'received − sent', points: difference(sent, received, offset * ch, ch, a.sampleRate) },
     ],
     yRange: [-1, 1],
+    note: verdict,
   });
   const receivedProgress: [number, number][] = [];
   let n = 0;

@@ -12,6 +12,8 @@ export interface PlotSeries {
   points: ReadonlyArray<readonly [number, number]>;
   /** CSS colour; default from a palette. */
   color?: string;
+  /** Dashed (a trace drawn over another that may cover it exactly). Default false. */
+  dashed?: boolean;
 }
 
 export interface LinePlotOptions {
@@ -25,6 +27,8 @@ export interface LinePlotOptions {
   /** Force axis ranges; default: the data's extent. */
   xRange?: readonly [number, number];
   yRange?: readonly [number, number];
+  /** A line under the title (a verdict), green when `ok`, red when not. */
+  note?: { text: string; ok: boolean };
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
@@ -46,6 +50,10 @@ export function linePlot(opts: LinePlotOptions): string {
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(opts.title)}</text>`,
   ];
+  if (opts.note) {
+    const color = opts.note.ok ? '#2ca02c' : '#d62728';
+    out.push(`<text x="${width - M.right}" y="20" text-anchor="end" fill="${color}">${esc(opts.note.text)}</text>`);
+  }
   for (const x of ticks(x0, x1)) {
     out.push(
       `<line x1="${f(sx(x))}" y1="${M.top}" x2="${f(sx(x))}" y2="${M.top + ph}" stroke="#eee"/>`,
@@ -65,11 +73,16 @@ export function linePlot(opts: LinePlotOptions): string {
   );
   opts.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
-    const pts = envelope(s.points, x0, x1, pw)
-      .map(([x, y]) => `${f(sx(x))},${f(sy(y))}`)
-      .join(' ');
+    const drawn = envelope(s.points, x0, x1, pw);
+    const pts = drawn.map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(' ');
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    // a polyline of one point draws nothing: a lone point gets a dot
+    if (drawn.length === 1) {
+      const [x, y] = drawn[0]!;
+      out.push(`<circle cx="${f(sx(x))}" cy="${f(sy(y))}" r="3" fill="${esc(color)}"/>`);
+    }
     out.push(
-      `<polyline fill="none" stroke="${esc(color)}" stroke-width="1.2" points="${pts}"/>`,
+      `<polyline fill="none" stroke="${esc(color)}" stroke-width="1.2"${dash} points="${pts}"/>`,
       `<rect x="${M.left + 8}" y="${M.top + 8 + i * 16}" width="12" height="3" fill="${esc(color)}"/>`,
       `<text x="${M.left + 24}" y="${M.top + 13 + i * 16}">${esc(s.name)}</text>`,
     );

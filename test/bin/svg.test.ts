@@ -107,3 +107,27 @@ t.test('stackPlots puts plots one above the other', async (t) => {
   t.match(s, '<svg y="0" ');
   t.match(s, '<svg y="100" ');
 });
+
+t.test('a verdict under the title; a dashed trace; a one-point series is a dot', async (t) => {
+  const svg = linePlot({
+    title: 't',
+    xLabel: 'x',
+    yLabel: 'y',
+    series: [
+      { name: 'one', points: [[1, 1]] },
+      {
+        name: 'over',
+        points: [
+          [0, 0],
+          [2, 2],
+        ],
+        dashed: true,
+      },
+    ],
+    note: { text: 'sample-exact: NO', ok: false },
+  });
+  t.match(svg, /<text [^>]*fill="#d62728">sample-exact: NO<\/text>/, 'the verdict, red when it fails');
+  t.match(svg, /<circle cx="[\d.]+" cy="[\d.]+" r="3"/, 'the lone point is drawn');
+  t.match(svg, /stroke-dasharray="6 4" points=/, 'the dashed series');
+  t.match(linePlot({ title: 't', xLabel: 'x', yLabel: 'y', series: [], note: { text: 'ok', ok: true } }), 'fill="#2ca02c"');
+});

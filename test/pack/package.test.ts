@@ -158,3 +158,38 @@ export const used = [createGateway, LiveKitSink, jitterBuffer, code, options];
   t.match(help.stdout, /gateway/);
   t.ok(readdirSync(join(app, 'node_modules/livekit-audio-pipeline/dist')).length > 0);
 });
+
+t.test(
+  'an isolated install (npm --install-strategy=linked, as pnpm lays it out): the gateway runs both ways',
+  async (t) => {
+    const isolated = mkdtempSync(join(tmpdir(), 'lap-linked-'));
+    const tarball = readdirSync(app).find((f) => f.endsWith('.tgz'))!;
+    writeFileSync(
+      join(isolated, 'package.json'),
+      JSON.stringify({ name: 'linked-app', version: '1.0.0', type: 'module' }),
+    );
+    // what docs/recipes/twilio-two-way.mjs says to install, and nothing else
+    npm(
+      [
+        'install',
+        '--install-strategy=linked',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        join(app, tarball),
+        '@livekit/rtc-node',
+        'ws',
+      ],
+      isolated,
+    );
+    copyFileSync(join(root, 'docs/recipes/twilio-two-way.mjs'), join(isolated, 'two-way.mjs'));
+    const run = spawnSync('node', ['two-way.mjs'], {
+      cwd: isolated,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, LIVEKIT_URL: '' },
+    });
+    t.equal(run.status, 0, `the recipe runs where only declared dependencies resolve\n${run.stderr.slice(0, 2000)}`);
+    t.match(run.stdout, /ok: the call went both ways/);
+  },
+);
