@@ -450,7 +450,7 @@ function tables(r: Results): string {
     );
     for (const x of tw.rtt) {
       lines.push(
-        `| ${x.mode} | ${x.before} | ${x.afterStall} | ${x.end} | ${x.growth} | ${x.p99} | ${x.maxHeldMs} | ${x.heard}/${x.bursts} | ${x.underruns} |`,
+        `| ${x.mode} | ${x.queueMs} | ${x.seconds} | ${x.before} | ${x.afterStall} | ${x.end} | ${x.growth} | ${x.p99} | ${x.maxHeldMs} | ${x.heard}/${x.bursts} | ${x.underruns} |`,
       );
     }
     lines.push(

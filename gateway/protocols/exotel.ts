@@ -30,9 +30,12 @@ import {
   checkBase64,
   CloseCode,
   decimalCount,
+  eventObject,
+  jsonText,
   numberFrom,
   objectField as field,
-  parseJson,
+  optionalObject,
+  optionalString,
   policy,
   ProtocolError,
   shown,
@@ -86,24 +89,13 @@ export class ExotelCall implements CallProtocol {
   }
 
   receive(data: Buffer, isBinary: boolean): CallEvent {
-    if (isBinary) {
-      throw new ProtocolError(
-        CloseCode.UNSUPPORTED_DATA,
-        'ERR_EXOTEL_BINARY',
-        'binary message on an Exotel stream (media is base64 JSON text)',
-      );
-    }
-    return this.receiveObject(parseJson(data.toString('utf8'), 'ERR_EXOTEL_JSON'));
+    return this.receiveObject(jsonText(data, isBinary, 'EXOTEL', 'an Exotel stream'));
   }
 
   /** One already-parsed message. Throws ProtocolError. */
   receiveObject(msg: unknown): CallEvent {
     this.stats.messages++;
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      throw policy('ERR_EXOTEL_MESSAGE', 'message is not a JSON object');
-    }
-    const m = msg as Record<string, unknown>;
-    if (typeof m.event !== 'string') throw policy('ERR_EXOTEL_MESSAGE', 'message without an "event" string');
+    const m = eventObject(msg, 'EXOTEL');
     const event = m.event;
     if (this.#state === 'stopped') throw policy('ERR_EXOTEL_ORDER', `"${shown(event)}" after "stop"`);
     this.#checkSequence(m.sequence_number);
@@ -202,19 +194,11 @@ function parseStart(m: Record<string, unknown>): Start {
   if (typeof streamSid !== 'string' || streamSid === '') {
     throw policy('ERR_EXOTEL_MESSAGE', '"start" without a stream_sid');
   }
-  const callSid = start.call_sid;
-  if (callSid !== undefined && typeof callSid !== 'string') {
-    throw policy('ERR_EXOTEL_MESSAGE', `start.call_sid must be a string, got ${shown(callSid)}`);
-  }
-  const custom = start.custom_parameters;
-  if (custom !== undefined && field(start, 'custom_parameters') === undefined) {
-    throw policy('ERR_EXOTEL_MESSAGE', `start.custom_parameters must be an object, got ${shown(custom)}`);
-  }
   return {
     streamSid,
-    callSid,
+    callSid: optionalString(start, 'call_sid', 'start', 'ERR_EXOTEL_MESSAGE'),
     format: mediaFormat(field(start, 'media_format')),
-    params: field(start, 'custom_parameters') ?? {},
+    params: optionalObject(start, 'custom_parameters', 'start', 'ERR_EXOTEL_MESSAGE'),
   };
 }
 

@@ -30,10 +30,11 @@ import {
   checkBase64,
   CloseCode,
   decimalCount,
+  eventObject,
+  jsonText,
   numberFrom,
   objectField as field,
   outboundFrameMs,
-  parseJson,
   policy,
   ProtocolError,
   shown,
@@ -83,24 +84,13 @@ export class PlivoCall implements CallProtocol {
   }
 
   receive(data: Buffer, isBinary: boolean): CallEvent {
-    if (isBinary) {
-      throw new ProtocolError(
-        CloseCode.UNSUPPORTED_DATA,
-        'ERR_PLIVO_BINARY',
-        'binary message on a Plivo audio stream (media is base64 JSON text)',
-      );
-    }
-    return this.receiveObject(parseJson(data.toString('utf8'), 'ERR_PLIVO_JSON'));
+    return this.receiveObject(jsonText(data, isBinary, 'PLIVO', 'a Plivo audio stream'));
   }
 
   /** One already-parsed message. Throws ProtocolError. */
   receiveObject(msg: unknown): CallEvent {
     this.stats.messages++;
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      throw policy('ERR_PLIVO_MESSAGE', 'message is not a JSON object');
-    }
-    const m = msg as Record<string, unknown>;
-    if (typeof m.event !== 'string') throw policy('ERR_PLIVO_MESSAGE', 'message without an "event" string');
+    const m = eventObject(msg, 'PLIVO');
     const event = m.event;
     if (this.#state === 'stopped') throw policy('ERR_PLIVO_ORDER', `"${shown(event)}" after "stop"`);
     if (m.sequenceNumber !== undefined) count(m.sequenceNumber, 'sequenceNumber');

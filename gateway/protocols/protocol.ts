@@ -152,3 +152,54 @@ export function checkBase64(b64: string, code: ErrorCode): void {
     throw new ProtocolError(CloseCode.INVALID_PAYLOAD, code, 'media.payload is not base64');
   }
 }
+
+/** The providers whose messages are JSON text with an "event" (their error codes share these suffixes). */
+export type JsonProtocolCode = 'TELNYX' | 'PLIVO' | 'EXOTEL';
+
+/** A JSON-text protocol's message: binary is 1003, bad JSON 1007 (ERR_<P>_BINARY, ERR_<P>_JSON). */
+export function jsonText(data: Buffer, isBinary: boolean, p: JsonProtocolCode, what: string): unknown {
+  if (isBinary) {
+    throw new ProtocolError(
+      CloseCode.UNSUPPORTED_DATA,
+      `ERR_${p}_BINARY`,
+      `binary message on ${what} (media is base64 JSON text)`,
+    );
+  }
+  return parseJson(data.toString('utf8'), `ERR_${p}_JSON`);
+}
+
+/** A parsed message that must be an object with an "event" string (else 1008 ERR_<P>_MESSAGE). */
+export function eventObject(msg: unknown, p: JsonProtocolCode): Record<string, unknown> & { event: string } {
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+    throw policy(`ERR_${p}_MESSAGE`, 'message is not a JSON object');
+  }
+  const m = msg as Record<string, unknown>;
+  if (typeof m.event !== 'string') throw policy(`ERR_${p}_MESSAGE`, 'message without an "event" string');
+  return m as Record<string, unknown> & { event: string };
+}
+
+/** `obj[key]` when absent or a string; anything else is a 1008 with `code` naming `where.key`. */
+export function optionalString(
+  obj: Record<string, unknown>,
+  key: string,
+  where: string,
+  code: ErrorCode,
+): string | undefined {
+  const v = obj[key];
+  if (v !== undefined && typeof v !== 'string') throw policy(code, `${where}.${key} must be a string, got ${shown(v)}`);
+  return v;
+}
+
+/** `obj[key]` when it is an object, {} when absent; anything else is a 1008 with `code` naming `where.key`. */
+export function optionalObject(
+  obj: Record<string, unknown>,
+  key: string,
+  where: string,
+  code: ErrorCode,
+): Record<string, unknown> {
+  const v = obj[key];
+  if (v === undefined) return {};
+  const o = objectField(obj, key);
+  if (o === undefined) throw policy(code, `${where}.${key} must be an object, got ${shown(v)}`);
+  return o;
+}

@@ -33,10 +33,13 @@ import {
   checkBase64,
   CloseCode,
   decimalCount,
+  eventObject,
+  jsonText,
   numberFrom,
   objectField as field,
+  optionalObject,
+  optionalString,
   outboundFrameMs,
-  parseJson,
   policy,
   ProtocolError,
   shown,
@@ -92,24 +95,13 @@ export class TelnyxCall implements CallProtocol {
   }
 
   receive(data: Buffer, isBinary: boolean): CallEvent {
-    if (isBinary) {
-      throw new ProtocolError(
-        CloseCode.UNSUPPORTED_DATA,
-        'ERR_TELNYX_BINARY',
-        'binary message on a Telnyx media stream (media is base64 JSON text)',
-      );
-    }
-    return this.receiveObject(parseJson(data.toString('utf8'), 'ERR_TELNYX_JSON'));
+    return this.receiveObject(jsonText(data, isBinary, 'TELNYX', 'a Telnyx media stream'));
   }
 
   /** One already-parsed message. Throws ProtocolError. */
   receiveObject(msg: unknown): CallEvent {
     this.stats.messages++;
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      throw policy('ERR_TELNYX_MESSAGE', 'message is not a JSON object');
-    }
-    const m = msg as Record<string, unknown>;
-    if (typeof m.event !== 'string') throw policy('ERR_TELNYX_MESSAGE', 'message without an "event" string');
+    const m = eventObject(msg, 'TELNYX');
     const event = m.event;
     if (this.#state === 'stopped') throw policy('ERR_TELNYX_ORDER', `"${shown(event)}" after "stop"`);
     this.#checkSequence(m.sequence_number);
@@ -225,19 +217,11 @@ function parseStart(m: Record<string, unknown>): Start {
   if (typeof streamId !== 'string' || streamId === '') {
     throw policy('ERR_TELNYX_MESSAGE', '"start" without a stream_id');
   }
-  const callControlId = start.call_control_id;
-  if (callControlId !== undefined && typeof callControlId !== 'string') {
-    throw policy('ERR_TELNYX_MESSAGE', `start.call_control_id must be a string, got ${shown(callControlId)}`);
-  }
-  const custom = start.custom_parameters;
-  if (custom !== undefined && field(start, 'custom_parameters') === undefined) {
-    throw policy('ERR_TELNYX_MESSAGE', `start.custom_parameters must be an object, got ${shown(custom)}`);
-  }
   return {
     streamId,
-    callControlId,
+    callControlId: optionalString(start, 'call_control_id', 'start', 'ERR_TELNYX_MESSAGE'),
     format: mediaFormat(field(start, 'media_format')),
-    params: field(start, 'custom_parameters') ?? {},
+    params: optionalObject(start, 'custom_parameters', 'start', 'ERR_TELNYX_MESSAGE'),
   };
 }
 
