@@ -129,5 +129,8 @@ t.test('a verdict under the title; a dashed trace; a one-point series is a dot',
   t.match(svg, /<text [^>]*fill="#d62728">sample-exact: NO<\/text>/, 'the verdict, red when it fails');
   t.match(svg, /<circle cx="[\d.]+" cy="[\d.]+" r="3"/, 'the lone point is drawn');
   t.match(svg, /stroke-dasharray="6 4" points=/, 'the dashed series');
-  t.match(linePlot({ title: 't', xLabel: 'x', yLabel: 'y', series: [], note: { text: 'ok', ok: true } }), 'fill="#2ca02c"');
+  t.match(
+    linePlot({ title: 't', xLabel: 'x', yLabel: 'y', series: [], note: { text: 'ok', ok: true } }),
+    'fill="#2ca02c"',
+  );
 });
