@@ -28,7 +28,14 @@ t.test('npm pack produces a tarball that installs and runs in an empty app', asy
   );
 
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'empty-app', version: '1.0.0', type: 'module' }));
-  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', join(app, packed[0]!.filename)], app);
+  const install = spawnSync(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', join(app, packed[0]!.filename)],
+    { cwd: app, encoding: 'utf8', timeout: 240_000 },
+  );
+  t.equal(install.status, 0, install.stderr);
+  // npm 11 warns about packages with install-time scripts (a `prepare`): the package has none
+  t.notMatch(install.stderr, /npm warn/i, `installs without a warning\n${install.stderr}`);
 
   writeFileSync(
     join(app, 'use.mjs'),
