@@ -105,7 +105,7 @@ export class CallPlayback {
     this.#bytesPerSample = bytesPerSample(format.encoding);
     this.#playStart = opts.clock.now();
     opts.audio.on('readable', this.#pump);
-    opts.audio.on(INTERRUPTED, () => this.clear());
+    opts.audio.on(INTERRUPTED, () => this.#guard(() => this.clear()));
     opts.audio.on('error', () => undefined); // its owner reports it; here it only ends the way back
     this.#pump();
   }
@@ -170,7 +170,22 @@ export class CallPlayback {
     return this.#sentMs - (now - this.#playStart);
   }
 
-  readonly #pump = (): void => {
+  /**
+   * Run one entry point from a timer or a stream event: a defect (a return source that pushes something that is not
+   * a frame, an encoder that throws) ends the way back with onError, never the process.
+   */
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.stop();
+      this.#o.onError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  readonly #pump = (): void => this.#guard(() => this.#send());
+
+  #send(): void {
     if (this.#stopped || this.#timer) return;
     const { frameMs } = this.#o.outbound;
     const limit = (this.#o.maxAheadFrames - 1) * frameMs;
@@ -195,7 +210,7 @@ export class CallPlayback {
       }
       this.#sendMedia(samples);
     }
-  };
+  }
 
   /** Skip the oldest audio while more than maxLagMs is queued (the source's buffer and the partial message). */
   #catchUp(): void {
@@ -220,13 +235,17 @@ export class CallPlayback {
       const frame = this.#o.audio.read() as AudioFrame | null;
       if (frame === null) return null;
       const { format } = this.#o.outbound;
-      if (frame.sampleRate !== format.sampleRate || frame.channels !== format.channels) {
+      if (
+        !(frame?.data instanceof Int16Array) ||
+        frame.sampleRate !== format.sampleRate ||
+        frame.channels !== format.channels
+      ) {
         this.stop();
         this.#o.onError(
           new FrameFormatError(
             'ERR_FRAME_MISMATCH',
-            `the way back needs ${format.sampleRate} Hz / ${format.channels} ch frames, got ` +
-              `${frame.sampleRate} Hz / ${frame.channels} ch`,
+            `the way back needs ${format.sampleRate} Hz / ${format.channels} ch AudioFrames, got ` +
+              (frame?.data instanceof Int16Array ? `${frame.sampleRate} Hz / ${frame.channels} ch` : typeof frame),
           ),
         );
         return null;

@@ -342,15 +342,27 @@ export function createGateway(opts: GatewayOptions = {}): Gateway {
     opened(id, conn, release, info) {
       stats.accepted++;
       connections.set(id, conn);
-      metrics?.opened(info.protocol);
-      logger.info({ id, ...info }, 'call opened');
-      events.emit('call', { id, ...info });
+      // a throwing logger or 'call'/'close' listener is the app's defect: counted and logged, never our crash
+      const report = (what: string, fn: () => void) => {
+        try {
+          fn();
+        } catch (err) {
+          unexpected(`${id} (${what})`, err);
+        }
+      };
+      report('call event', () => {
+        metrics?.opened(info.protocol);
+        logger.info({ id, ...info }, 'call opened');
+        events.emit('call', { id, ...info });
+      });
       const done = conn.done.then((record) => {
         connections.delete(id);
         release();
-        metrics?.closed(record);
-        log(record);
-        events.emit('close', record);
+        report('close event', () => {
+          metrics?.closed(record);
+          log(record);
+          events.emit('close', record);
+        });
       });
       pending.add(done);
       void done.finally(() => pending.delete(done));

@@ -108,7 +108,19 @@ export class RoomAudio extends Readable implements HoldsAudio {
     cb(err);
   }
 
-  readonly #subscribed = (track: RemoteTrack, _pub: unknown, participant: RemoteParticipant): void => {
+  /** Room events and the mixing tick: a failure ends this stream with its error, never the process. */
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  readonly #subscribed = (track: RemoteTrack, pub: unknown, participant: RemoteParticipant): void =>
+    this.#guard(() => this.#follow(track, pub, participant));
+
+  #follow(track: RemoteTrack, _pub: unknown, participant: RemoteParticipant): void {
     const key = keyOf(track);
     if (this.destroyed || track.kind !== TrackKind.KIND_AUDIO || this.#members.has(key)) return;
     if (this.identity !== undefined && participant.identity !== this.identity) return;
@@ -124,7 +136,7 @@ export class RoomAudio extends Readable implements HoldsAudio {
     this.#stats.tracks++;
     if (this.identity !== undefined) source.on('readable', () => this.#passThrough(source));
     else this.#startMixing();
-  };
+  }
 
   readonly #unsubscribed = (track: RemoteTrack): void => {
     this.#drop(keyOf(track));
@@ -156,7 +168,9 @@ export class RoomAudio extends Readable implements HoldsAudio {
     this.#mix();
   }
 
-  readonly #mix = (): void => {
+  readonly #mix = (): void => this.#guard(() => this.#mixOnce());
+
+  #mixOnce(): void {
     this.#tick = undefined;
     if (this.destroyed || this.#members.size === 0) return;
     const n = ((this.sampleRate * this.#frameMs) / 1000) * this.channels;
@@ -184,7 +198,7 @@ export class RoomAudio extends Readable implements HoldsAudio {
     const now = this.#clock.now();
     if (this.#nextTick < now - this.#frameMs * MAX_LAG_FRAMES) this.#nextTick = now; // after a stall, no burst
     this.#tick = this.#clock.setTimeout(this.#mix, this.#nextTick - now);
-  };
+  }
 }
 
 /** Tracks by identity of the object: rtc-node hands the same instance to subscribed and unsubscribed (sids may repeat). */

@@ -27,7 +27,7 @@
  * - Custom parameters come in the URL query and in start.custom_parameters (the params).
  */
 import {
-  checkBase64,
+  base64Payload,
   CloseCode,
   decimalCount,
   eventObject,
@@ -166,8 +166,7 @@ export class ExotelCall implements CallProtocol {
     const chunk = media.chunk === undefined ? this.#lastChunk + 1 : count(media.chunk, 'media.chunk');
     if (media.timestamp !== undefined) count(media.timestamp, 'media.timestamp');
     const b64 = media.payload;
-    checkBase64(b64, 'ERR_EXOTEL_BASE64');
-    const payload = Buffer.from(b64, 'base64');
+    const payload = base64Payload(b64, 'ERR_EXOTEL_BASE64');
     if (payload.length % 2 !== 0) {
       throw new ProtocolError(
         CloseCode.INVALID_PAYLOAD,

@@ -27,7 +27,7 @@
  * - params: the `extra_headers` string (`a=1;b=2` or `a=1,b=2`) as an object.
  */
 import {
-  checkBase64,
+  base64Payload,
   CloseCode,
   decimalCount,
   eventObject,
@@ -145,8 +145,7 @@ export class PlivoCall implements CallProtocol {
     const chunk = media.chunk === undefined ? this.#lastChunk + 1 : count(media.chunk, 'media.chunk');
     if (media.timestamp !== undefined) count(media.timestamp, 'media.timestamp');
     const b64 = media.payload;
-    checkBase64(b64, 'ERR_PLIVO_BASE64');
-    const payload = Buffer.from(b64, 'base64');
+    const payload = base64Payload(b64, 'ERR_PLIVO_BASE64');
     if (payload.length % bytesPerSample(this.#start!.format.encoding) !== 0) {
       throw new ProtocolError(
         CloseCode.INVALID_PAYLOAD,

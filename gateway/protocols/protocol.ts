@@ -146,11 +146,12 @@ export function decimalCount(v: unknown, name: string, code: ErrorCode): number 
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Strict base64 (Node's decoder silently skips bad characters), or a 1007 with `code`. */
-export function checkBase64(b64: string, code: ErrorCode): void {
+/** The bytes of strict base64 (Node's decoder silently skips bad characters), or a 1007 with `code`. */
+export function base64Payload(b64: string, code: ErrorCode): Buffer {
   if (b64.length === 0 || !BASE64.test(b64)) {
     throw new ProtocolError(CloseCode.INVALID_PAYLOAD, code, 'media.payload is not base64');
   }
+  return Buffer.from(b64, 'base64');
 }
 
 /** The providers whose messages are JSON text with an "event" (their error codes share these suffixes). */

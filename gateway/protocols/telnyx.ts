@@ -30,7 +30,7 @@
  * - `error` frames report problems with what we sent; they are counted (record), not fatal.
  */
 import {
-  checkBase64,
+  base64Payload,
   CloseCode,
   decimalCount,
   eventObject,
@@ -181,9 +181,8 @@ export class TelnyxCall implements CallProtocol {
     const chunk = media.chunk === undefined ? undefined : count(media.chunk, 'media.chunk');
     const ms = media.timestamp === undefined ? undefined : count(media.timestamp, 'media.timestamp');
     const b64 = media.payload;
-    checkBase64(b64, 'ERR_TELNYX_BASE64');
     const format = this.#start!.format;
-    const payload = Buffer.from(b64, 'base64');
+    const payload = base64Payload(b64, 'ERR_TELNYX_BASE64');
     if (payload.length % bytesPerSample(format.encoding) !== 0) {
       throw new ProtocolError(
         CloseCode.INVALID_PAYLOAD,

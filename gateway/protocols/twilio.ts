@@ -16,7 +16,7 @@
  * sequence gaps and repeats are counted, not fatal (Twilio may drop media under load).
  */
 import {
-  checkBase64,
+  base64Payload,
   CloseCode,
   decimalCount,
   numberFrom,
@@ -173,7 +173,6 @@ export class TwilioParser {
       throw policy('ERR_TWILIO_MESSAGE', '"media" without media.payload');
     }
     const b64 = media.payload;
-    checkBase64(b64, 'ERR_TWILIO_BASE64');
     const chunk = media.chunk === undefined ? this.#lastChunk + 1 : count(media.chunk, 'media.chunk');
     const timestamp = media.timestamp === undefined ? 0 : count(media.timestamp, 'media.timestamp');
     const late = chunk <= this.#lastChunk;
@@ -182,7 +181,7 @@ export class TwilioParser {
       this.stats.missingChunks += chunk - this.#lastChunk - 1;
       this.#lastChunk = chunk;
     }
-    const payload = Buffer.from(b64, 'base64');
+    const payload = base64Payload(b64, 'ERR_TWILIO_BASE64');
     this.stats.media++;
     this.stats.payloadBytes += payload.length;
     const track = typeof media.track === 'string' ? media.track : 'inbound';

@@ -161,3 +161,22 @@ t.test('livekit-audio gateway drains on SIGTERM', async (t) => {
   t.equal(await run, 0);
   t.match(errs.join('\n'), /draining 1 calls \(up to 2000 ms\)/);
 });
+
+t.test("a throwing 'call' or 'close' listener is counted as a failure; the gateway and the call go on", async (t) => {
+  const { gw, url, lines } = await start(t);
+  gw.on('call', () => {
+    throw new Error('listener defect');
+  });
+  gw.on('close', () => {
+    throw new Error('listener defect');
+  });
+  const c = await client(`${url}/pcm?rate=8000`);
+  c.ws.send(Buffer.alloc(320));
+  await sleep(50);
+  c.ws.close();
+  await c.closed;
+  await sleep(150);
+  t.equal(gw.stats.failed, 2, 'both counted');
+  t.equal(lines.filter((l) => l.level === 'error').length, 2, 'both logged as errors');
+  t.equal(await upgradeStatus(`${url}/pcm?rate=8000`), 101, 'still serving');
+});

@@ -212,6 +212,45 @@ t.test('a frame of the wrong format ends the way back with FrameFormatError', as
   t.equal(media().length, 0);
 });
 
+t.test('a source that pushes something that is not a frame ends the way back, no throw escapes', async (t) => {
+  for (const bad of [{ sampleRate: 8000, channels: 1 }, 'x', 42]) {
+    const { clock, audio, errors, media } = start();
+    audio.push(bad);
+    await clock.advanceAsync(10);
+    t.equal(errors.length, 1, JSON.stringify(bad));
+    t.type(errors[0], FrameFormatError);
+    t.ok(audio.destroyed);
+    t.equal(media().length, 0);
+  }
+});
+
+t.test('an encoder that throws (a defect) ends the way back through onError, from a timer too', async (t) => {
+  const clock = new VirtualClock();
+  const audio = source();
+  const errors: Error[] = [];
+  let calls = 0;
+  new CallPlayback({
+    audio,
+    outbound: {
+      ...outbound,
+      media: () => {
+        if (++calls === 3) throw new Error('boom');
+        return Buffer.alloc(1);
+      },
+    },
+    clock,
+    send: () => undefined,
+    unsentBytes: () => 0,
+    markEveryMs: 0,
+    onError: (e) => errors.push(e),
+  });
+  for (const f of frames(0, 200)) audio.push(f);
+  await clock.advanceAsync(100); // the third message goes from the pacing timer
+  t.equal(errors.length, 1);
+  t.match(errors[0], { message: 'boom' });
+  t.ok(audio.destroyed);
+});
+
 t.test("Twilio's outbound messages: media, clear and mark with the stream's sid", (t) => {
   const call = new TwilioCall();
   t.equal(call.outbound, undefined, 'nothing goes back before start');

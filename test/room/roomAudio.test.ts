@@ -97,3 +97,12 @@ t.test('mix: every participant summed, sample-exact', async (t) => {
   audio.destroy();
   await Promise.all([a.close(), b.close()]);
 });
+
+t.test('a subscribed track RoomAudio cannot read ends it with an error, not a throw out of the Room', async (t) => {
+  const room = new StandInRoom();
+  const audio = new RoomAudio(room.asRoom(), { sampleRate: 8000 });
+  const failed = new Promise<Error>((resolve) => audio.once('error', resolve));
+  t.doesNotThrow(() => room.emit(RoomEvent.TrackSubscribed, { kind: 1, sid: 'TR_x' }, {}, { identity: 'x' }));
+  t.match(await failed, { code: 'ERR_SOURCE_OPTIONS' });
+  t.ok(audio.destroyed);
+});
