@@ -4,12 +4,16 @@
  *   await pipeline(decodeFile('speech.mp3', { sampleRate: 48000 }), rechunk(), sink);
  *   await pipeline(process.stdin, decodeFile(), rechunk(), sink);   // no source: write the file's bytes into it
  *
- * Before decoding, the container's headers are read (lib/decode/containers): a rate outside SAMPLE_RATE_RANGE,
- * a cut file (unless `allowTruncated`), or a declared length whose decoded size is over `maxDecodedBytes` is
- * refused with a typed error, without decoding. WAV then streams through decodeWav in this process; the other
- * containers (MP3, FLAC, Ogg Vorbis/FLAC, AAC in ADTS or MP4; not Opus) are decoded by node-web-audio-api's
- * decodeAudioData in a child process (lib/decode/nativeDecoder.ts) that is killed on destroy() and when its
- * memory passes the cap, and that hands the audio back a block at a time, as frames are read.
+ * Before decoding, the container's headers are read (lib/decode/containers): a rate outside SAMPLE_RATE_RANGE
+ * or a cut file (unless `allowTruncated`) is refused with a typed error, without decoding. Then:
+ * - WAV streams through decodeWav in this process.
+ * - MP3, Ogg Opus, FLAC and Ogg Vorbis stream through decodeStream's wasm engine when its optional package is
+ *   installed (transforms/streamedBlocks.ts): flat memory however long the file, the gapless length the headers
+ *   declare.
+ * - Anything else (AAC in ADTS or MP4, Ogg FLAC; those four without their package) is decoded by
+ *   node-web-audio-api's decodeAudioData in a child process (lib/decode/nativeDecoder.ts) that is killed on
+ *   destroy() and when its memory passes the cap, and that hands the audio back a block at a time, as frames are
+ *   read. It holds the file decoded, so a declared length over `maxDecodedBytes` is refused up front.
  *
  * Rate change: decodeAudioData resamples to its context's rate, but measured here at only ~34 dB SNR
  * (44.1 → 48 kHz) and ~21 dB (→ 8 kHz) against 87 dB undisturbed. So decoding happens at the file's own rate
@@ -27,8 +31,11 @@ import { readableQueuedMs, type HoldsAudio } from '../lib/stats.js';
 import { bytesOf } from '../lib/chunks.js';
 import { probeContainer, type ContainerInfo } from '../lib/decode/containers/probe.js';
 import { readWavHeader } from '../lib/decode/containers/wav.js';
-import { NativeDecoder } from '../lib/decode/nativeDecoder.js';
+import { NATIVE_DECODER_PACKAGE, NativeDecoder, nativeDecoderInstalled } from '../lib/decode/nativeDecoder.js';
+import { ENGINE_PACKAGES, engineInstalled } from '../lib/decode/streaming/engines.js';
+import { FORMAT_NAMES } from '../lib/decode/streaming/types.js';
 import { DecodeWav } from './decodeWav.js';
+import { declaredLength, slices, streamedBlocks, streamFormatOf, type BlockSource } from './streamedBlocks.js';
 
 /** A file path, a file: URL, or the file's bytes. */
 export type DecodeFileSource = string | URL | Uint8Array | ArrayBuffer;
@@ -47,7 +54,7 @@ export interface DecodeFileOptions {
    * the decoder holds it) would take more than this many bytes: up front when the headers declare the length,
    * otherwise when the decoder process's memory passes 3× this (its measured peak is 2.1–2.5×) plus its own
    * ~160 MB (BufferOverflowError ERR_DECODE_TOO_LONG). Default 256 MiB: 23 minutes of 48 kHz mono, 12 minutes
-   * of 44.1 kHz stereo. WAV streams, holds no decoded copy, and is not limited by it.
+   * of 44.1 kHz stereo. WAV and streamed decodes hold no decoded copy and are not limited by it.
    */
   maxDecodedBytes?: number;
   /**
@@ -55,6 +62,14 @@ export interface DecodeFileOptions {
    * false: InvalidAudioError ERR_DECODE_TRUNCATED before any frame.
    */
   allowTruncated?: boolean;
+  /**
+   * Which decoder reads a compressed file. 'auto' (default): MP3, Ogg Opus, FLAC and Ogg Vorbis stream through
+   * decodeStream's wasm engine when its package is installed (flat memory, no child process, gapless length),
+   * anything else — AAC, MP4, Ogg FLAC, or those four without their package — goes to node-web-audio-api.
+   * 'streaming': only the streaming engines (ERR_DECODE_UNSUPPORTED for the others). 'native': always
+   * node-web-audio-api.
+   */
+  decoder?: 'auto' | 'streaming' | 'native';
 }
 
 /** What the `format` event reports once the file is decoded, before the first frame. */
@@ -65,8 +80,14 @@ export interface DecodedFileFormat {
   sourceSampleRate: number | undefined;
   /** Channels in the file. */
   sourceChannels: number;
-  /** Samples per channel the stream will emit, at `sampleRate`. */
+  /**
+   * Samples per channel the stream will emit, at `sampleRate`. For a streamed decode it is the length the
+   * file's headers declare for gapless playback, which the stream is held to (with `allowTruncated`, an upper
+   * bound).
+   */
   samplesPerChannel: number;
+  /** Which decoder reads the file: 'wav' (decodeWav), 'streaming' (a decodeStream engine) or 'native'. */
+  decoder: 'wav' | 'streaming' | 'native';
   durationMs: number;
 }
 
@@ -80,20 +101,15 @@ const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 const WAV_SLICE_BYTES = 64 * 1024;
 export const DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024;
 
-/** Where decoded audio comes from: interleaved int16 blocks at the source rate, read on demand. */
-interface BlockSource {
-  rate: number;
-  channels: number;
-  /** Samples per channel it will give. */
-  length: number;
-  read(): Promise<Int16Array | null>;
-  close(): void;
-}
-
 export function decodeFile(source?: DecodeFileSource | null, options?: DecodeFileOptions): DecodeFile;
 export function decodeFile(options?: DecodeFileOptions): DecodeFile;
 export function decodeFile(a?: DecodeFileSource | DecodeFileOptions | null, b?: DecodeFileOptions): DecodeFile {
   return isSource(a) ? new DecodeFile(a, b) : new DecodeFile(undefined, (a ?? b) as DecodeFileOptions | undefined);
+}
+
+interface Opened {
+  blocks: BlockSource;
+  decoder: DecodedFileFormat['decoder'];
 }
 
 export class DecodeFile extends Duplex implements HoldsAudio {
@@ -108,6 +124,7 @@ export class DecodeFile extends Duplex implements HoldsAudio {
   readonly #maxBytes: number;
   readonly #maxDecodedBytes: number;
   readonly #allowTruncated: boolean;
+  readonly #decoder: 'auto' | 'streaming' | 'native';
   #input: Uint8Array[] = [];
   #inputBytes = 0;
   #started = false;
@@ -128,6 +145,7 @@ export class DecodeFile extends Duplex implements HoldsAudio {
       frameMs = 10,
       maxBytes = DEFAULT_MAX_BYTES,
       maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES,
+      decoder = 'auto',
     } = options;
     if (source !== undefined && !isSource(source)) {
       throw new ConfigError(
@@ -159,6 +177,12 @@ export class DecodeFile extends Duplex implements HoldsAudio {
         `decodeFile: maxDecodedBytes must be a positive integer, got ${String(maxDecodedBytes)}`,
       );
     }
+    if (decoder !== 'auto' && decoder !== 'streaming' && decoder !== 'native') {
+      throw new ConfigError(
+        'ERR_DECODE_OPTIONS',
+        `decodeFile: decoder must be 'auto', 'streaming' or 'native', got ${String(decoder)}`,
+      );
+    }
     const frameSamples = samplesIn(sampleRate, frameMs);
     super({
       readableObjectMode: true,
@@ -176,6 +200,7 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     this.#maxBytes = maxBytes;
     this.#maxDecodedBytes = maxDecodedBytes;
     this.#allowTruncated = options.allowTruncated === true;
+    this.#decoder = decoder;
   }
 
   /** Frames waiting in the readable buffer. (Decoded audio not yet made into frames is the source, not a queue.) */
@@ -253,7 +278,8 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     }
     const info = probeContainer(bytes);
     this.#refuseImpossible(info);
-    const blocks = info.kind === 'wav' ? await this.#openWav(bytes) : await this.#openNative(bytes, info);
+    const opened = info.kind === 'wav' ? await this.#openWav(bytes) : await this.#openCompressed(bytes, info);
+    const blocks = opened.blocks;
     if (this.destroyed) return blocks.close();
     this.#blocks = blocks;
     if (blocks.length === 0) throw new InvalidAudioError('ERR_DECODE_EMPTY', 'decodeFile: the file holds no audio');
@@ -275,15 +301,16 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     this.format = {
       sampleRate: this.sampleRate,
       channels,
-      sourceSampleRate: info.kind === 'wav' ? blocks.rate : sniffSampleRate(bytes),
+      sourceSampleRate: opened.decoder === 'native' ? sniffSampleRate(bytes) : blocks.rate,
       sourceChannels: blocks.channels,
       samplesPerChannel,
       durationMs: (samplesPerChannel * 1000) / this.sampleRate,
+      decoder: opened.decoder,
     };
     this.emit('format', this.format);
   }
 
-  /** What no decoder should be asked to do: an impossible rate or channel count, a cut file, too long a file. */
+  /** What no decoder should be asked to do: an impossible rate or channel count, a cut file. */
   #refuseImpossible(info: ContainerInfo): void {
     if (info.sampleRate !== undefined && !isAudioSampleRate(info.sampleRate)) {
       throw new UnsupportedFormatError(
@@ -303,8 +330,12 @@ export class DecodeFile extends Duplex implements HoldsAudio {
         `decodeFile: the ${info.kind} file is cut short: ${info.truncated} (allowTruncated decodes what is there)`,
       );
     }
+  }
+
+  /** The native decoder holds the whole file decoded: refuse one whose headers declare more than the cap. */
+  #refuseTooLong(info: ContainerInfo): void {
     const decodedBytes = (info.samplesPerChannel ?? 0) * (info.channels ?? 1) * 4;
-    if (info.kind !== 'wav' && decodedBytes > this.#maxDecodedBytes) {
+    if (decodedBytes > this.#maxDecodedBytes) {
       throw new BufferOverflowError(
         'ERR_DECODE_TOO_LONG',
         `decodeFile: the ${info.kind} header declares ${info.samplesPerChannel} samples per channel, ${decodedBytes} bytes decoded, ` +
@@ -314,7 +345,7 @@ export class DecodeFile extends Duplex implements HoldsAudio {
   }
 
   /** WAV streams through decodeWav: no decoded copy of the file is ever held. */
-  async #openWav(bytes: Uint8Array): Promise<BlockSource> {
+  async #openWav(bytes: Uint8Array): Promise<Opened> {
     const header = readWavHeader(bytes);
     const available = bytes.byteLength - (header?.dataOffset ?? bytes.byteLength);
     if (header?.dataBytes !== undefined && header.dataBytes > available && !this.#allowTruncated) {
@@ -335,7 +366,7 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     );
     const frames = wav[Symbol.asyncIterator]() as AsyncIterator<{ data: Int16Array }>;
     const dataBytes = Math.min(header?.dataBytes ?? available, available);
-    return {
+    const blocks: BlockSource = {
       rate: format.sampleRate,
       channels: format.channels,
       length: Math.floor(dataBytes / format.blockAlign),
@@ -348,6 +379,36 @@ export class DecodeFile extends Duplex implements HoldsAudio {
         wav.destroy();
       },
     };
+    return { blocks, decoder: 'wav' };
+  }
+
+  /** A streaming engine where one reads the format (see DecodeFileOptions.decoder), else node-web-audio-api. */
+  async #openCompressed(bytes: Uint8Array, info: ContainerInfo): Promise<Opened> {
+    const format = streamFormatOf(info);
+    const length = declaredLength(info);
+    if (this.#decoder !== 'native' && format !== undefined) {
+      const installed = await engineInstalled(format);
+      if (!installed && this.#decoder === 'auto' && !nativeDecoderInstalled()) {
+        throw new UnsupportedFormatError(
+          'ERR_DECODE_UNAVAILABLE',
+          `decodeFile: ${FORMAT_NAMES[format]} decodes with the optional package ${ENGINE_PACKAGES[format]} ` +
+            `(streamed) or ${NATIVE_DECODER_PACKAGE}, neither of which is installed — npm install ${ENGINE_PACKAGES[format]}`,
+        );
+      }
+      if (installed || this.#decoder === 'streaming') {
+        const blocks = await streamedBlocks(bytes, format, length, this.#allowTruncated);
+        return { blocks, decoder: 'streaming' };
+      }
+    }
+    if (this.#decoder === 'streaming') {
+      throw new UnsupportedFormatError(
+        'ERR_DECODE_UNSUPPORTED',
+        `decodeFile: no streaming decoder reads this ${info.codec ?? info.kind} file` +
+          `; decoder 'auto' or 'native' decodes it with ${NATIVE_DECODER_PACKAGE}`,
+      );
+    }
+    this.#refuseTooLong(info);
+    return { blocks: await this.#openNative(bytes, info), decoder: 'native' };
   }
 
   /** Compressed audio decodes in a child process, at the file's own rate when the header gives it. */
@@ -449,10 +510,6 @@ export class DecodeFile extends Duplex implements HoldsAudio {
 
 function isSource(x: unknown): x is DecodeFileSource {
   return typeof x === 'string' || x instanceof URL || x instanceof Uint8Array || x instanceof ArrayBuffer;
-}
-
-function* slices(b: Uint8Array, size: number): Generator<Uint8Array> {
-  for (let at = 0; at < b.byteLength; at += size) yield b.subarray(at, at + size);
 }
 
 /** Interleaved int16 as decoded, averaged to mono, or mono spread to `want` channels. */

@@ -47,7 +47,7 @@ Usage:
   livekit-audio loopback [file] [--out DIR] [--rate 48000] [--channels 1] [--queue-ms N] [--direct]
                          [--prebuffer-ms N] [--json] [--quiet | --progress]
 
-  [file]          a WAV file (streamed through decodeWav), or MP3/FLAC/Ogg/AAC (decodeFile). Default: a
+  [file]          a WAV file (streamed through decodeWav), or MP3/Opus/FLAC/Ogg/AAC (decodeFile). Default: a
                   generated 4 s test signal (sweep, chord, beeps) at 48 kHz, saved as DIR/sample.wav.
 Options:
   --out DIR       Where to write received.wav, report.json and report.svg. Default ./out.
@@ -292,7 +292,7 @@ async function openInput(
   };
   const isWav = extname(file).toLowerCase() === '.wav';
   // WAV streams through our parser (10 ms reads of 48 kHz stereo: small stages, small budget);
-  // compressed files are decoded whole by node-web-audio-api, straight to the track's rate
+  // compressed files through decodeFile (streamed where an engine is installed), straight to the track's rate
   const decoder = isWav ? decodeWav() : decodeFile(file, { sampleRate: a.sampleRate, channels: a.channels });
   let totalMs: number | undefined;
   decoder.once('format', (f: WavFormatInfo | DecodedFileFormat) => {

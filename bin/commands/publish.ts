@@ -142,7 +142,7 @@ export async function runPublish(args: string[], io: PublishIo = {}): Promise<nu
     room = await (io.connect ?? connect)({ ...a.connect, signal: abort.signal });
     const joined = performance.now();
     sink = await publish(room, { sampleRate: 48000, channels: a.channels, queueSizeMs: a.queueSizeMs, name: a.name });
-    // WAV streams through our parser; compressed files are decoded whole (at 48 kHz) by node-web-audio-api
+    // WAV streams through our parser; compressed files through decodeFile (streamed or native, at 48 kHz)
     const stages: (Readable | Transform)[] =
       a.file === '-'
         ? [io.stdin ?? process.stdin, decodeWav()]

@@ -43,6 +43,16 @@ function childPath(): string {
 /** The package that decodes compressed audio: an optional peer dependency (41 MB), installed by who needs it. */
 export const NATIVE_DECODER_PACKAGE = 'node-web-audio-api';
 
+/** Whether node-web-audio-api resolves from here. */
+export function nativeDecoderInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve(NATIVE_DECODER_PACKAGE);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Its absence is a clear error here, not a crash in the child. */
 function checkDecoderInstalled(): void {
   try {

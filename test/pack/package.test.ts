@@ -1,24 +1,20 @@
 /**
  * The package as a user meets it: `npm pack`, installed into an empty app, driven through the public API
- * and the CLI. Dependencies come from the npm cache that `npm ci` filled (--prefer-offline).
+ * and the CLI. Dependencies come from the npm cache that `npm ci` filled (--prefer-offline). The tarball is the
+ * repo's built dist/ (`npm test` builds it before tap), packed with --ignore-scripts (test/helpers/packedApp.ts).
  */
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { copyFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { installApp, packTarball, root } from '../helpers/packedApp.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const app = mkdtempSync(join(tmpdir(), 'lap-app-'));
 const npm = (args: string[], cwd: string) =>
   execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
+const packed = packTarball(t);
 
 t.test('npm pack produces a tarball that installs and runs in an empty app', async (t) => {
-  const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', app], root)) as Array<{
-    filename: string;
-    files: Array<{ path: string }>;
-  }>;
-  const files = packed[0]!.files.map((f) => f.path);
+  const files = packed.files;
   t.ok(files.includes('dist/index.js'), 'ships the compiled entry point');
   t.ok(files.includes('dist/index.d.ts'), 'ships type declarations');
   t.ok(files.includes('dist/bin/livekit-audio.js'), 'ships the CLI');
@@ -27,15 +23,10 @@ t.test('npm pack produces a tarball that installs and runs in an empty app', asy
     'ships no tests',
   );
 
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'empty-app', version: '1.0.0', type: 'module' }));
-  const install = spawnSync(
-    'npm',
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', join(app, packed[0]!.filename)],
-    { cwd: app, encoding: 'utf8', timeout: 240_000 },
-  );
-  t.equal(install.status, 0, install.stderr);
+  // the tarball alone (its non-optional peer @livekit/rtc-node comes with it): the optional peers stay out
+  const { dir: app, stderr } = installApp(t, packed.tarball);
   // npm 11 warns about packages with install-time scripts (a `prepare`): the package has none
-  t.notMatch(install.stderr, /npm warn/i, `installs without a warning\n${install.stderr}`);
+  t.notMatch(stderr, /npm warn/i, `installs without a warning\n${stderr}`);
 
   writeFileSync(
     join(app, 'use.mjs'),
@@ -101,7 +92,7 @@ const lap = require('livekit-audio-pipeline');
     'require() works: CommonJS build, typed errors, direct mode by default',
   );
 
-  // node-web-audio-api is an optional peer: not installed here, so a compressed file is a clear, typed error
+  // the decoders are optional peers: not installed here, so a compressed file is a clear, typed error
   copyFileSync(join(root, 'test/fixtures/compressed/tone.mp3'), join(app, 'tone.mp3'));
   writeFileSync(
     join(app, 'mp3.mjs'),
@@ -109,9 +100,11 @@ const lap = require('livekit-audio-pipeline');
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { decodeFile } from 'livekit-audio-pipeline';
+let samples = 0;
 try {
-  await pipeline(decodeFile('tone.mp3', { sampleRate: 48000 }), new Writable({ objectMode: true, write(_f, _e, cb) { cb(); } }));
-  console.log(JSON.stringify({ decoded: true }));
+  const dec = decodeFile('tone.mp3', { sampleRate: 48000 });
+  await pipeline(dec, new Writable({ objectMode: true, write(f, _e, cb) { samples += f.samplesPerChannel; cb(); } }));
+  console.log(JSON.stringify({ samples, decoder: dec.format.decoder }));
 } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
 `,
   );
@@ -119,7 +112,15 @@ try {
   t.equal(mp3.status, 0, mp3.stderr);
   const mp3Out = JSON.parse(mp3.stdout.trim().split('\n').pop()!);
   t.equal(mp3Out.code, 'ERR_DECODE_UNAVAILABLE', 'without the optional decoder: a typed error');
-  t.match(mp3Out.message, 'npm install node-web-audio-api', 'that says what to install');
+  t.match(mp3Out.message, /npm install mpg123-decoder\b/, 'that names the streaming decoder to install');
+  // installed as the message says, the same file streams through it: 300 ms of tone, exactly
+  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', 'mpg123-decoder'], app);
+  const streamed = spawnSync('node', ['mp3.mjs'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+  t.same(
+    JSON.parse(streamed.stdout.trim().split('\n').pop()!),
+    { samples: 14400, decoder: 'streaming' },
+    'with mpg123-decoder installed: decoded in-process, the gapless 300 ms',
+  );
 
   // the public types compile in a consumer with skipLibCheck off, for import and require
   npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '@types/node@20'], app);
@@ -169,26 +170,11 @@ export const used = [createGateway, LiveKitSink, jitterBuffer, code, options];
 t.test(
   'an isolated install (npm --install-strategy=linked, as pnpm lays it out): the gateway runs both ways',
   async (t) => {
-    const isolated = mkdtempSync(join(tmpdir(), 'lap-linked-'));
-    const tarball = readdirSync(app).find((f) => f.endsWith('.tgz'))!;
-    writeFileSync(
-      join(isolated, 'package.json'),
-      JSON.stringify({ name: 'linked-app', version: '1.0.0', type: 'module' }),
-    );
     // what docs/recipes/twilio-two-way.mjs says to install, and nothing else
-    npm(
-      [
-        'install',
-        '--install-strategy=linked',
-        '--prefer-offline',
-        '--no-audit',
-        '--no-fund',
-        join(app, tarball),
-        '@livekit/rtc-node',
-        'ws',
-      ],
-      isolated,
-    );
+    const { dir: isolated } = installApp(t, packed.tarball, ['@livekit/rtc-node', 'ws'], {
+      prefix: 'lap-linked-',
+      npmArgs: ['--install-strategy=linked'],
+    });
     copyFileSync(join(root, 'docs/recipes/twilio-two-way.mjs'), join(isolated, 'two-way.mjs'));
     const run = spawnSync('node', ['two-way.mjs'], {
       cwd: isolated,

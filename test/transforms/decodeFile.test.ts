@@ -130,7 +130,7 @@ t.test('sniffSampleRate reads each container header', async (t) => {
   ]) {
     t.equal(sniffSampleRate(fs.readFileSync(fixture(name))), 44100, name);
   }
-  t.equal(sniffSampleRate(fs.readFileSync(fixture('tone.opus'))), undefined, 'Opus: not read (not decodable either)');
+  t.equal(sniffSampleRate(fs.readFileSync(fixture('tone.opus'))), undefined, 'Opus: not read (streamed, not native)');
   const mpeg = (b1: number, b2: number) => Buffer.from([0, 0, 0xff, b1, b2, 0]);
   t.equal(sniffSampleRate(mpeg(0xfb, 0x90)), 44100, 'MPEG-1 layer 3');
   t.equal(sniffSampleRate(mpeg(0xfb, 0x94)), 48000);
@@ -266,7 +266,11 @@ t.test('unsupported or broken input: a typed error on the stream', async (t) => 
   corruptOgg.fill(0x33, 200, 2000);
   const flac = fs.readFileSync(fixture('tone.flac'));
   const cases: Array<[string, () => Promise<unknown>, { name: string; code: string }]> = [
-    ['Opus', () => decode(fixture('tone.opus')), { name: 'UnsupportedFormatError', code: 'ERR_DECODE_UNSUPPORTED' }],
+    [
+      'Opus, native',
+      () => decode(fixture('tone.opus'), { decoder: 'native' }),
+      { name: 'UnsupportedFormatError', code: 'ERR_DECODE_UNSUPPORTED' },
+    ],
     [
       'MP4 with the index at the end',
       () => decode(fixture('tone-moov-at-end.m4a')),
@@ -284,7 +288,16 @@ t.test('unsupported or broken input: a typed error on the stream', async (t) => 
       () => decode(undefined, undefined, Readable.from([])),
       { name: 'InvalidAudioError', code: 'ERR_DECODE_EMPTY' },
     ],
-    ['Ogg with a corrupt page', () => decode(corruptOgg), { name: 'InvalidAudioError', code: 'ERR_DECODE_FAILED' }],
+    [
+      'Ogg with a corrupt header page, streamed',
+      () => decode(corruptOgg),
+      { name: 'InvalidAudioError', code: 'ERR_DECODE_FAILED' },
+    ],
+    [
+      'Ogg with a corrupt page, native',
+      () => decode(corruptOgg, { decoder: 'native' }),
+      { name: 'InvalidAudioError', code: 'ERR_DECODE_FAILED' },
+    ],
     [
       'truncated FLAC',
       () => decode(flac.subarray(0, 3000)),
@@ -377,20 +390,137 @@ t.test('destroyed while decoding: no frame, no error, nothing left running', asy
   t.equal(first.samplesPerChannel, 480, 'destroying after the first frame is fine too');
 });
 
-t.test('the process can exit after decoding (no native context left running)', async (t) => {
+t.test('the process can exit after decoding (no wasm engine or native context left running)', async (t) => {
   const child = fileURLToPath(new URL('../helpers/decodeFileChild.ts', import.meta.url));
-  const started = performance.now();
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import=@tapjs/typescript/import', child, fixture('tone.mp3')],
-    {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
-      timeout: 40000,
-    },
+  // streamed: 13230 gapless samples at 44.1 kHz; native: 14976 (decodeAudioData keeps the encoder's padding)
+  for (const [decoder, frames, samples] of [
+    ['auto', 30, 14400],
+    ['native', 34, 16301],
+  ] as const) {
+    const started = performance.now();
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import=@tapjs/typescript/import', child, fixture('tone.mp3'), decoder],
+      {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
+        timeout: 40000,
+      },
+    );
+    const out = JSON.parse(stdout) as { frames: number; format: DecodedFileFormat };
+    t.equal(out.frames, frames, `${decoder}: ${frames} frames`);
+    t.equal(out.format.samplesPerChannel, samples, `${decoder}: ${samples} samples at 48 kHz`);
+    t.ok(performance.now() - started < 40000, `${decoder}: exited on its own`);
+  }
+});
+
+t.test('decoder auto streams MP3, Opus, FLAC and Vorbis: the gapless length, exactly, in flat memory', async (t) => {
+  // each fixture: a 1 kHz sine of exactly 300 ms (tone.*) or 2 s (stream.*) before encoding
+  const cases = [
+    ['tone.mp3', 13230, 44100],
+    ['tone.flac', 13230, 44100],
+    ['tone.ogg', 13230, 44100],
+    ['tone.opus', 14400, 48000],
+    ['stream.mp3', 88200, 44100],
+    ['stream.opus', 96000, 48000],
+    ['stream.flac', 16000, 16000],
+    ['stream-vorbis.ogg', 88200, 44100],
+    ['tone-noxing.mp3', 56448, 44100], // no Xing/LAME frame: every frame's 1152 samples
+    ['tone-8k.mp3', 4000, 8000], // MPEG-2.5 with a LAME tag: 0.5 s exactly
+  ] as const;
+  for (const [name, samples, rate] of cases) {
+    const r = await decode(fixture(name), { sampleRate: rate });
+    t.equal(r.format?.decoder, 'streaming', `${name}: streamed`);
+    t.equal(r.samples.length / r.format!.channels, samples, `${name}: ${samples} samples, as encoded`);
+    t.equal(r.format?.samplesPerChannel, samples, `${name}: announced before the first frame`);
+    t.equal(r.format?.sourceSampleRate, rate);
+  }
+  // MP3: the LAME tag's delay and padding are what the native decoder keeps (and what 'streaming' trims)
+  const native = await decode(fixture('tone.mp3'), { sampleRate: 44100, decoder: 'native' });
+  t.equal(native.format?.decoder, 'native');
+  t.equal(native.samples.length, 14976, 'native: 1746 samples of encoder delay and padding kept');
+  const mid = (await decode(fixture('tone.opus'), { sampleRate: 48000 })).samples.subarray(4800, 12000);
+  t.ok(sineFitSnrDb(mid, 48000, 1000) > 30, 'Opus decodes to the tone');
+  t.ok(Math.abs(zeroCrossingHz(mid, 48000) - 1000) < 0.5);
+
+  await t.rejects(
+    decode(fixture('tone.aac'), { decoder: 'streaming' }),
+    { name: 'UnsupportedFormatError', code: 'ERR_DECODE_UNSUPPORTED', message: /decoder 'auto' or 'native'/ },
+    "decoder 'streaming' names the way to decode AAC",
   );
-  const out = JSON.parse(stdout) as { frames: number; format: DecodedFileFormat };
-  t.equal(out.frames, 34);
-  t.equal(out.format.samplesPerChannel, 16301, '14976 samples at 44.1 kHz → 48 kHz');
-  t.ok(performance.now() - started < 40000, 'exited on its own');
+  t.equal((await decode(fixture('tone.aac'))).format?.decoder, 'native', 'AAC: auto goes native');
+  t.equal((await decode(fixture('tone.oga'))).format?.decoder, 'native', 'Ogg FLAC: auto goes native');
+  t.throws(() => decodeFile(fixture('tone.mp3'), { decoder: 'fast' as 'auto' }), {
+    name: 'ConfigError',
+    code: 'ERR_DECODE_OPTIONS',
+  });
+
+  // the LAME extension's encoder name does not matter (mpg123 reads any); without the extension, or when the
+  // Xing count disagrees with the frames (two files joined), the walk cannot tell and a first pass counts
+  const tone = fs.readFileSync(fixture('tone.mp3'));
+  const named = (name: string) => {
+    const b = Buffer.from(tone);
+    b.write(name.padEnd(9, '\0'), tone.indexOf('Lavc'), 'latin1');
+    return b;
+  };
+  for (const [what, bytes, samples] of [
+    ['encoder named GOGO', named('GOGO'), 13230],
+    ['encoder named L3.99r', named('L3.99r'), 13230],
+    ['no LAME extension (counted)', named(''), 14447],
+    ['two files joined, each with its ID3v2 tag (counted)', Buffer.concat([tone, tone]), 29358],
+  ] as const) {
+    const r = await decode(bytes, { sampleRate: 44100 });
+    t.equal(r.format?.samplesPerChannel, samples, `MP3, ${what}: ${samples} announced`);
+    t.equal(r.samples.length, samples, `MP3, ${what}: ${samples} decoded`);
+  }
+
+  // chained Ogg (a second logical stream after the first ended): Vorbis reads both links; ogg-opus-decoder 1.7
+  // loses audio after the first link, which the declared length catches instead of a silently short decode
+  const chained = (name: string) => {
+    const one = fs.readFileSync(fixture(name));
+    const two = Buffer.from(one);
+    for (let at = two.indexOf('OggS'); at >= 0; at = two.indexOf('OggS', at + 4)) two.writeUInt32LE(0x5eed, at + 14);
+    return Buffer.concat([one, two]);
+  };
+  const vorbisChain = await decode(chained('tone.ogg'), { sampleRate: 44100 });
+  t.equal(vorbisChain.samples.length, 2 * 13230, 'chained Vorbis: both links');
+  await t.rejects(decode(chained('tone.opus'), { sampleRate: 48000 }), {
+    name: 'InvalidAudioError',
+    code: 'ERR_DECODE_FAILED',
+    message: /declare 28800/,
+  });
+
+  // captured from the middle of a live stream: every granule position 10 M samples on. The headers cannot tell
+  // the length, so a first pass counts it; the decode is as long as the untouched file's
+  for (const [name, samples, rate] of [
+    ['stream-vorbis.ogg', 88200, 44100],
+    ['stream.opus', 96000, 48000],
+  ] as const) {
+    const live = Buffer.from(fs.readFileSync(fixture(name)));
+    for (let at = live.indexOf('OggS'); at >= 0; at = live.indexOf('OggS', at + 4)) {
+      const granule = live.readUInt32LE(at + 6);
+      if (granule !== 0 && granule !== 0xffffffff) live.writeUInt32LE(granule + 10_000_000, at + 6);
+    }
+    const r = await decode(live, { sampleRate: rate });
+    t.equal(r.format?.decoder, 'streaming');
+    t.equal(r.format?.samplesPerChannel, samples, `${name} from mid-stream: counted, announced`);
+    t.equal(r.samples.length / r.format!.channels, samples, `${name} from mid-stream: all of it`);
+  }
+
+  // a Vorbis file whose last granule position promises 1 s more than its packets hold
+  // (stream-vorbis.ogg: 20 ms pages, so its first audio page still shows it starts at 0)
+  const lying = Buffer.from(fs.readFileSync(fixture('stream-vorbis.ogg')));
+  const lastPage = lying.lastIndexOf('OggS');
+  lying.writeUInt32LE(lying.readUInt32LE(lastPage + 6) + 44100, lastPage + 6);
+  lying.writeUInt32LE(0, lastPage + 22); // its CRC, which the engine does not check
+  const short = await decode(lying, { sampleRate: 44100 }).catch((e: Error) => e);
+  t.match(short, { name: 'InvalidAudioError', code: 'ERR_DECODE_FAILED', message: /declare 132300/ });
+  // … and one whose last granule says 1 s less: more than padding past the declared length is an error, not a cut
+  const under = Buffer.from(fs.readFileSync(fixture('stream-vorbis.ogg')));
+  under.writeUInt32LE(under.readUInt32LE(lastPage + 6) - 44100, lastPage + 6);
+  t.match(await decode(under, { sampleRate: 44100 }).catch((e: Error) => e), {
+    name: 'InvalidAudioError',
+    code: 'ERR_DECODE_FAILED',
+    message: /made more than the 44100 samples/,
+  });
 });

@@ -63,13 +63,51 @@ export function adtsFrame(b: Uint8Array, at: number): Frame | undefined {
   return { length, samples: 1024 * ((b[at + 6]! & 3) + 1), sampleRate: rate, channels: channels === 7 ? 8 : channels };
 }
 
-/** The total frame count an MP3's Xing/Info or VBRI header declares (in the first frame), if any. */
-function declaredFrames(b: Uint8Array, at: number, f: ReturnType<typeof mpegFrame> & object): number | undefined {
+/**
+ * What an MP3's first frame says about the rest: the total frame count its Xing/Info or VBRI header declares,
+ * and the encoder delay and padding of a LAME extension after a Xing/Info header (LAME, ffmpeg's libmp3lame and
+ * others write one; like mpg123, any non-zero first byte counts, whatever the encoder's name), which a gapless
+ * decoder (mpg123) trims from the start and the end. The Xing/Info frame itself carries no audio.
+ */
+interface FirstFrameInfo {
+  /** Frames after the Xing/Info/VBRI frame, when declared. */
+  declared: number | undefined;
+  /** The first frame is a Xing/Info/VBRI frame (no audio). */
+  infoFrame: boolean;
+  /** Encoder delay + padding in samples, from a LAME extension; undefined without one. */
+  trim: number | undefined;
+}
+
+function firstFrameInfo(b: Uint8Array, at: number, f: ReturnType<typeof mpegFrame> & object): FirstFrameInfo {
   const side = f.mpeg1 ? (f.channels === 1 ? 17 : 32) : f.channels === 1 ? 9 : 17;
   const x = at + 4 + side;
-  if ((hasTag(b, x, 'Xing') || hasTag(b, x, 'Info')) && x + 12 <= b.length && b[x + 7]! & 1) return u32be(b, x + 8);
-  if (hasTag(b, at + 36, 'VBRI') && at + 36 + 18 <= b.length) return u32be(b, at + 36 + 14);
-  return undefined;
+  if ((hasTag(b, x, 'Xing') || hasTag(b, x, 'Info')) && x + 8 <= b.length) {
+    const flags = u32be(b, x + 4);
+    const declared = flags & 1 && x + 12 <= b.length ? u32be(b, x + 8) : undefined;
+    // the optional fields in flag order: frames (4), bytes (4), TOC (100), quality (4); then the LAME extension:
+    // encoder name (9), revision, lowpass, peak (4), gains (4), flags, bitrate, then delay and padding (12 bits each)
+    const lame = x + 8 + (flags & 1 ? 4 : 0) + (flags & 2 ? 4 : 0) + (flags & 4 ? 100 : 0) + (flags & 8 ? 4 : 0);
+    let trim: number | undefined;
+    if (lame + 24 <= Math.min(b.length, at + f.length) && b[lame] !== 0) {
+      const d = lame + 21;
+      trim = ((b[d]! << 4) | (b[d + 1]! >> 4)) + (((b[d + 1]! & 0x0f) << 8) | b[d + 2]!);
+    }
+    return { declared, infoFrame: true, trim };
+  }
+  if (hasTag(b, at + 36, 'VBRI') && at + 36 + 18 <= b.length)
+    return { declared: u32be(b, at + 36 + 14), infoFrame: true, trim: undefined };
+  return { declared: undefined, infoFrame: false, trim: 0 };
+}
+
+/**
+ * The samples mpg123 plays, where this walk can tell: every frame's when there is no Xing/Info/VBRI frame; the
+ * frames after it less the LAME delay and padding when it declares exactly the frames present. Anything else (no
+ * LAME extension, a VBRI header, a frame count that disagrees) is left to a decode to count.
+ */
+function playedSamples(first: FirstFrameInfo, frames: number, audio: number): number | undefined {
+  if (!first.infoFrame) return audio;
+  if (first.trim === undefined || first.declared !== frames - 1) return undefined;
+  return Math.max(0, audio - first.trim);
 }
 
 const SYNC_SCAN = 65536;
@@ -86,7 +124,7 @@ export function probeMpeg(b: Uint8Array): ContainerInfo | undefined {
     if (adts && chained(b, at, adts.length, end, adtsFrame)) return walk(b, at, end, 'adts', adtsFrame, undefined);
     const mp3 = mpegFrame(b, at);
     if (mp3 && chained(b, at, mp3.length, end, mpegFrame))
-      return walk(b, at, end, 'mp3', mpegFrame, declaredFrames(b, at, mp3));
+      return walk(b, at, end, 'mp3', mpegFrame, firstFrameInfo(b, at, mp3));
   }
   // An ID3v2 tag says MP3: no frame after it means the audio was cut off.
   return tag > 0 ? { kind: 'mp3', truncated: 'no complete MPEG audio frame after the ID3v2 tag' } : undefined;
@@ -112,7 +150,7 @@ function walk(
   end: number,
   kind: 'mp3' | 'adts',
   parse: (b: Uint8Array, at: number) => Frame | undefined,
-  declared: number | undefined,
+  firstFrame: FirstFrameInfo | undefined,
 ): ContainerInfo {
   const head = parse(b, first)!;
   let frames = 0;
@@ -121,6 +159,12 @@ function walk(
   let truncated: string | undefined;
   for (;;) {
     const f = parse(b, at);
+    // files joined end to end: the next one's ID3v2 tag, then its frames
+    const tag = f ? 0 : id3v2Size(b.subarray(at));
+    if (tag > 0 && parse(b, at + tag)) {
+      at += tag;
+      continue;
+    }
     if (!f) {
       // A partial header at the very end is a cut frame; anything else after the frames is junk or a tag.
       const rest = end - at;
@@ -137,13 +181,16 @@ function walk(
     at += f.length;
   }
   // The Xing/Info frame carries no audio; its count covers the frames after it.
+  const declared = firstFrame?.declared;
   if (declared !== undefined && !truncated && frames - 1 < declared)
     truncated = `the Xing/Info header declares ${declared} frames, ${frames - 1} are present`;
+  const audio = firstFrame?.infoFrame ? samples - head.samples : samples;
   return {
     kind,
     sampleRate: head.sampleRate,
     channels: head.channels,
     samplesPerChannel: samples,
+    ...(kind === 'mp3' && firstFrame ? { playedSamplesPerChannel: playedSamples(firstFrame, frames, audio) } : {}),
     ...(truncated ? { truncated } : {}),
   };
 }

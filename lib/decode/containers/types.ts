@@ -13,6 +13,12 @@ export interface ContainerInfo {
   channels?: number;
   /** Samples per channel the headers promise (or a frame walk counts), at `sampleRate`; undefined when unknowable. */
   samplesPerChannel?: number;
+  /**
+   * Samples per channel a gapless decoder plays, where the headers tell it: an MP3 without its Xing/Info frame
+   * and the LAME tag's encoder delay and padding; Ogg Vorbis to its last granule position and Ogg Opus without
+   * its pre-skip, when every link starts at sample 0 (not a capture from the middle of a live stream).
+   */
+  playedSamplesPerChannel?: number;
   /** Why the bytes end before the container says they should; undefined when they end where it ends. */
   truncated?: string;
 }

@@ -37,6 +37,16 @@ export type Importer = (specifier: string) => Promise<Record<string, unknown>>;
 
 const importPackage: Importer = (specifier) => import(specifier) as Promise<Record<string, unknown>>;
 
+/** Whether `format`'s package can be imported here (the import is cached: decoding later loads nothing twice). */
+export async function engineInstalled(format: StreamFormat, load: Importer = importPackage): Promise<boolean> {
+  try {
+    await load(ENGINE_PACKAGES[format]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A ready engine for `format`. */
 export async function loadEngine(format: StreamFormat, load: Importer = importPackage): Promise<Engine> {
   const pkg = ENGINE_PACKAGES[format];
@@ -79,7 +89,12 @@ function wrap(dec: WasmDecoder): Engine {
     free: () => {
       if (freed) return;
       freed = true;
-      dec.free();
+      try {
+        dec.free();
+      } catch {
+        // a wasm instance that faulted (a memory access out of bounds on corrupt input, already reported as
+        // ERR_DECODE_FAILED) can fail to free itself: it is garbage either way, and this must not mask that error
+      }
     },
   };
 }
