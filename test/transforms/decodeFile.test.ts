@@ -484,6 +484,12 @@ t.test('decoder auto streams MP3, Opus, FLAC and Vorbis: the gapless length, exa
   };
   const vorbisChain = await decode(chained('tone.ogg'), { sampleRate: 44100 });
   t.equal(vorbisChain.samples.length, 2 * 13230, 'chained Vorbis: both links');
+  const stereoChain = await decode(chained('stream-vorbis.ogg'), { sampleRate: 44100 });
+  t.equal(
+    stereoChain.samples.length / 2,
+    2 * 88200,
+    'chained stereo Vorbis: held to the granules (the engine makes 432 more)',
+  );
   await t.rejects(decode(chained('tone.opus'), { sampleRate: 48000 }), {
     name: 'InvalidAudioError',
     code: 'ERR_DECODE_FAILED',

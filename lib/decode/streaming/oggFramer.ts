@@ -7,6 +7,7 @@
  */
 import { InvalidAudioError } from '../../errors.js';
 import { hasTag, u32le } from '../containers/types.js';
+import { OggLength, readPageHeader } from '../containers/oggLength.js';
 import { ByteWindow } from './byteWindow.js';
 import { formatHint, printable } from './sniff.js';
 import { FORMAT_NAMES, type Framer } from './types.js';
@@ -28,8 +29,8 @@ export class OggFramer implements Framer {
   #pages = 0;
   /** A page that ends a packet with a positive granule has been seen: pages after it are audio. */
   #audio = false;
-  /** Serial numbers of logical streams begun and not yet ended. */
-  readonly #open = new Set<number>();
+  /** The length the granule positions declare, and the logical streams still open. */
+  readonly #length = new OggLength();
   /** Bytes after the last stream ended that are not a page: ignored. */
   #done = false;
 
@@ -44,7 +45,7 @@ export class OggFramer implements Framer {
       const at = this.#next - base;
       if (at + 27 > data.length) break;
       if (!hasTag(data, at, 'OggS')) {
-        if (this.#pages > 0 && this.#open.size === 0) {
+        if (this.#pages > 0 && this.#length.open.size === 0) {
           this.#done = true;
           this.#win.keepFrom(Infinity);
           return;
@@ -56,27 +57,22 @@ export class OggFramer implements Framer {
               `decodeStream: no Ogg page where one should start, at byte ${this.#next}`,
             );
       }
-      const segments = data[at + 26]!;
-      const bodyAt = at + 27 + segments;
-      if (bodyAt > data.length) break;
-      let body = 0;
-      for (let i = at + 27; i < bodyAt; i++) body += data[i]!;
+      if (at + 27 + data[at + 26]! > data.length) break;
+      const page = readPageHeader(data, at);
+      const { bodyAt, bodyLength: body } = page;
+      // a page that begins a logical stream is read whole (a few dozen bytes): its identification header
+      if (page.flags & 2 && bodyAt + body > data.length) break;
       if (this.#pages === 0) {
         if (bodyAt + body > data.length) break; // the identification header is checked whole
         this.#identify(data, bodyAt, body);
         this.audioStart = 0;
       }
-      const flags = data[at + 5]!;
-      const serial = u32le(data, at + 14);
-      const lo = u32le(data, at + 6);
-      const hi = u32le(data, at + 10);
-      if (flags & 2) this.#open.add(serial);
-      if (flags & 4) this.#open.delete(serial);
-      // granule −1 (all ones): no packet ends on this page; 0: header pages
-      if (!(hi === 0xffffffff && lo === 0xffffffff) && hi * 2 ** 32 + lo > 0) this.#audio = true;
+      this.#length.page(page, data, bodyAt);
+      // granule 0: header pages
+      if (page.granule !== undefined && page.granule > 0) this.#audio = true;
       this.#pages++;
       this.#pageAt = this.#next;
-      this.#next += 27 + segments + body;
+      this.#next += bodyAt - at + body;
       if (!this.#audio) this.headerBytes = this.#next;
     }
     this.#win.keepFrom(this.#next);
@@ -107,7 +103,22 @@ export class OggFramer implements Framer {
     }
   }
 
-  end(): string | undefined {
+  end(decodedSamples: number): string | undefined {
+    const cut = this.#cut();
+    // Not cut, and starting at sample 0: the granule positions say how much audio there is. An engine that made
+    // less lost some (ogg-opus-decoder after the first link of a chained stream): an error, not a short stream.
+    const played = this.#length.length.playedSamplesPerChannel;
+    if (cut === undefined && played !== undefined && decodedSamples < played) {
+      throw new InvalidAudioError(
+        'ERR_DECODE_FAILED',
+        `decodeStream: the ${FORMAT_NAMES[this.#codec]} decoder made ${decodedSamples} samples per channel, ` +
+          `the stream's granule positions declare ${played}`,
+      );
+    }
+    return cut;
+  }
+
+  #cut(): string | undefined {
     if (this.#done) return undefined;
     const total = this.#win.end;
     if (this.#pages === 0) {
@@ -118,7 +129,7 @@ export class OggFramer implements Framer {
     }
     if (this.#next > total) return `the input ends inside the Ogg page at byte ${this.#pageAt}`;
     if (this.#next < total) return `the input ends inside an Ogg page header at byte ${this.#next}`;
-    if (this.#open.size > 0) return 'the input ends before the end-of-stream page';
+    if (this.#length.open.size > 0) return 'the input ends before the end-of-stream page';
     return undefined;
   }
 }
