@@ -94,8 +94,8 @@ export function createMetrics(active: () => number, draining: () => boolean): Ga
       const sink = r.sink as { underruns?: number } | null;
       if (typeof sink?.underruns === 'number') underruns.inc(sink.underruns);
       if (r.jitter) {
-        const rate = r.format?.sampleRate ?? 8000;
-        concealed.inc(r.jitter.concealedSamples / rate);
+        // the buffer's own rate: a 22050 Hz caller's buffer runs at the track's 48 kHz
+        concealed.inc(r.jitter.concealedMs / 1000);
         delay.observe(r.jitter.targetDelayMs);
       }
       if (r.playback) {

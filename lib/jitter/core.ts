@@ -73,6 +73,8 @@ export interface JitterStats {
   timeStretchSamples: number;
   /** synthesized for underruns and lost packets (fades and silence) */
   concealedSamples: number;
+  /** concealedSamples as time, at the buffer's own rate (which need not be the producer's: see gateway/chain.ts) */
+  concealedMs: number;
   concealmentEvents: number;
   /** silence before playout started: not a glitch */
   idleSamples: number;
@@ -111,6 +113,7 @@ export function idleJitterStats(targetDelayMs: number): JitterStats {
     samplesRemoved: 0,
     timeStretchSamples: 0,
     concealedSamples: 0,
+    concealedMs: 0,
     concealmentEvents: 0,
     idleSamples: 0,
     droppedSamples: 0,
@@ -418,6 +421,7 @@ export class JitterCore {
       samplesRemoved: this.#vs.removed + this.#stretched,
       timeStretchSamples: this.#stretched,
       concealedSamples: this.#concealed,
+      concealedMs: (this.#concealed * 1000) / this.#rate,
       concealmentEvents: this.#events,
       idleSamples: this.#idle,
       droppedSamples: d.late + d.duplicate + d.overflow + d.stale,

@@ -9,6 +9,8 @@ import { dispose } from '@livekit/rtc-node';
 import { createGateway, type GatewayOptions } from '../../gateway/server.js';
 import type { ConnectionRecord } from '../../gateway/connection.js';
 import type { GatewayLogger } from '../../gateway/logger.js';
+import { createMetrics } from '../../gateway/metrics.js';
+import { idleJitterStats } from '../../lib/jitter/core.js';
 import { runGateway } from '../../bin/commands/gateway.js';
 import { client, upgradeStatus } from '../helpers/gatewayClient.js';
 
@@ -71,6 +73,26 @@ t.test('metrics: Prometheus text with calls, refusals and the process', async (t
   t.match(after, /^livekit_audio_gateway_calls_active 0$/m);
   t.match(after, /^livekit_audio_gateway_calls_ended_total\{protocol="pcm",by="client",error="no"\} 1$/m);
   t.match(after, /^livekit_audio_gateway_jitter_delay_ms_count 1$/m);
+});
+
+t.test("metrics: concealed seconds at the jitter buffer's own rate, not the caller's", async (t) => {
+  const metrics = createMetrics(
+    () => 0,
+    () => false,
+  );
+  // a 22050 Hz caller: its jitter buffer runs at the track's 48 kHz (gateway/chain.ts), 12000 samples = 250 ms
+  const jitter = { ...idleJitterStats(60), concealedSamples: 12000, concealedMs: 250 };
+  metrics.closed({
+    protocol: 'pcm',
+    close: { by: 'client' },
+    error: null,
+    format: { sampleRate: 22050 },
+    sink: null,
+    jitter,
+    playback: null,
+  } as unknown as ConnectionRecord);
+  const text = await metrics.registry.metrics();
+  t.match(text, /^livekit_audio_gateway_concealed_seconds_total 0\.25$/m, 'was 12000 / 22050 = 0.544');
 });
 
 t.test('metrics: false leaves /metrics out', async (t) => {
