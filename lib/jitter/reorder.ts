@@ -9,6 +9,9 @@
  *
  * Gap length: from timestamps when present, else missing packets × the next packet's length. A gap longer than
  * `maxGapSamples` (a sender restart, a timestamp jump) is not concealed: the stream resynchronizes (counted).
+ *
+ * Until playout starts (the first releaseGap), everything is held: a packet that arrives before the one that came
+ * first (packet 2 overtaking packet 1 at the start of a call) still finds its place, and becomes the start.
  */
 import { FrameFormatError } from '../errors.js';
 
@@ -62,6 +65,8 @@ export class Reorderer {
   #tsBase = NaN;
   /** key ranges [from, to) declared lost, the most recent LOST_MEMORY of them */
   #lost: [number, number][] = [];
+  /** Playout has begun: audio in order is released as it comes. Before, all is held (see the header). */
+  #playing = false;
 
   constructor(maxGapSamples: number) {
     this.maxGapSamples = maxGapSamples;
@@ -107,6 +112,12 @@ export class Reorderer {
     const key = mode === 'seq' ? this.#unwrapSeq(p.seq!) : tsPos;
     if (Number.isNaN(this.#nextKey)) this.#nextKey = key;
     const pos = Number.isNaN(tsPos) ? this.#nextPos + (key - this.#nextKey) * p.frames : tsPos;
+    const earlier = mode === 'seq' ? (this.#nextKey - key) * p.frames : this.#nextKey - key;
+    if (earlier > 0 && earlier <= this.maxGapSamples && !this.#playing) {
+      // before playout: an earlier packet than the first to arrive becomes the start
+      this.#nextPos = Number.isNaN(tsPos) ? this.#nextPos - earlier : tsPos;
+      this.#nextKey = key;
+    }
     if (key < this.#nextKey) {
       // a slot that was concealed is late; one that was played is a duplicate
       if (this.#lost.some(([from, to]) => key >= from && key < to)) {
@@ -123,7 +134,7 @@ export class Reorderer {
     if (key < this.#maxKey) this.reordered++;
     this.#maxKey = Math.max(this.#maxKey, key);
     const h: Held = { key, data: p.data, frames: p.frames, tsPos };
-    if (key === this.#nextKey) {
+    if (key === this.#nextKey && this.#playing) {
       this.#release(h, out);
       this.#drain(out);
     } else {
@@ -135,12 +146,21 @@ export class Reorderer {
     return { pos, status: 'ok' };
   }
 
+  /** Playout has begun (implied by the first releaseGap): audio in order is released as it arrives from now on. */
+  play(out: Released[]): void {
+    this.#playing = true;
+    this.#drain(out);
+  }
+
   /** Declare the gap in front of the first held packet lost: a gap item, then the held audio that follows it. */
   releaseGap(out: Released[]): void {
+    this.#playing = true;
     const first = this.#held[0];
     if (first === undefined) return;
     const missing = this.#gapBefore(first);
-    if (missing > this.maxGapSamples || missing < 0) {
+    if (first.key === this.#nextKey) {
+      // no gap: the held audio was waiting for playout to start
+    } else if (missing > this.maxGapSamples || missing < 0) {
       this.resyncs++;
     } else {
       this.lost += this.#mode === 'seq' ? first.key - this.#nextKey : 1;

@@ -371,6 +371,24 @@ t.test('RTP-like packets: reordering, loss, late and duplicate packets, wrap-aro
   core.destroy();
 });
 
+t.test('the second packet overtakes the first at the very start: both play, in order, no loss', async (t) => {
+  const rate = 16000;
+  for (const meta of [(i: number) => ({ seq: 9 + i }), (i: number) => ({ timestamp: 1000 + i * 320 })]) {
+    const core = new JitterCore({ sampleRate: rate, adaptive: false, targetDelayMs: 60 });
+    const tone = new Tone(rate, 500);
+    const pk = Array.from({ length: 100 }, (_, i) => ({ frame: tone.frame(20), ...meta(i) }));
+    // packet 1 arrives before packet 0, in the same 20 ms
+    const order = (i: number) => (i === 0 ? [pk[1]!, pk[0]!] : i === 1 ? [] : [pk[i]!]);
+    const d = drive(core, 0, 2000, (ms) => (ms % 20 === 0 && ms / 20 < 100 ? order(ms / 20) : []), undefined, 500);
+    const s = core.stats;
+    t.same([s.lostPackets, s.late, s.duplicates, s.concealedSamples], [0, 0, 0, 0], 'nothing lost or concealed');
+    t.equal(s.reordered, 1);
+    t.equal(d.detector.count, 0, 'no glitch heard: packet 0 played first');
+    balanced(t, s);
+    core.destroy();
+  }
+});
+
 t.test('packets held behind a gap count toward the cap: past it, the gap is given up', async (t) => {
   const core = new JitterCore({ sampleRate: 16000, maxDelayMs: 100, targetDelayMs: 60, maxBufferMs: 150 });
   const tone = new Tone(16000, 500);

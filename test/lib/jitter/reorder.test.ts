@@ -17,6 +17,7 @@ const show = (out: Released[]) => out.map((r) => ('gap' in r ? `g${r.gap}` : Str
 
 t.test('plain frames: arrival order, positions count up', async (t) => {
   const r = new Reorderer(8000);
+  r.play([]); // playing: in-order audio goes at once
   const out: Released[] = [];
   for (let i = 1; i <= 3; i++) t.equal(r.accept(pkt(i, {}), out).pos, (i - 1) * N);
   t.equal(show(out), '1 2 3');
@@ -25,6 +26,7 @@ t.test('plain frames: arrival order, positions count up', async (t) => {
 
 t.test('seq: a packet ahead of a missing one is held until it comes, or until the gap is declared lost', async (t) => {
   const r = new Reorderer(8000);
+  r.play([]); // playing: in-order audio goes at once
   const out: Released[] = [];
   r.accept(pkt(1, { seq: 10 }), out);
   r.accept(pkt(3, { seq: 12 }), out);
@@ -47,12 +49,15 @@ t.test('seq: a packet ahead of a missing one is held until it comes, or until th
 
 t.test('seq wraps at 2^16, timestamps at 2^32', async (t) => {
   const r = new Reorderer(8000);
+  r.play([]); // playing: in-order audio goes at once
   const out: Released[] = [];
   [65534, 65535, 0, 1].forEach((seq, i) => r.accept(pkt(i, { seq }), out));
   t.equal(show(out), '0 1 2 3');
   t.equal(r.lost + r.late + r.duplicates, 0);
 
   const ts = new Reorderer(8000);
+
+  ts.play([]); // playing: in-order audio goes at once
   const o2: Released[] = [];
   const start = 2 ** 32 - 2 * N;
   for (let i = 0; i < 4; i++) ts.accept(pkt(i, { timestamp: (start + i * N) % 2 ** 32 }), o2);
@@ -66,6 +71,7 @@ t.test('seq wraps at 2^16, timestamps at 2^32', async (t) => {
 
 t.test('timestamps: the gap is measured in samples; a jump beyond maxGapSamples resynchronizes', async (t) => {
   const r = new Reorderer(1000);
+  r.play([]); // playing: in-order audio goes at once
   const out: Released[] = [];
   r.accept(pkt(1, { timestamp: 0 }), out);
   r.accept(pkt(2, { timestamp: N + 80 }), out);
@@ -79,9 +85,35 @@ t.test('timestamps: the gap is measured in samples; a jump beyond maxGapSamples 
 
 t.test('bad metadata is a FrameFormatError', async (t) => {
   const r = new Reorderer(8000);
+  r.play([]); // playing: in-order audio goes at once
   const out: Released[] = [];
   r.accept(pkt(1, { seq: 1 }), out);
   t.throws(() => r.accept(pkt(2, {}), out), FrameFormatError, 'seq, then none');
   t.throws(() => r.accept(pkt(2, { seq: -1 }), out), { code: 'ERR_PACKET_METADATA' });
   t.throws(() => r.accept(pkt(2, { seq: 1.5 }), out), { code: 'ERR_PACKET_METADATA' });
+});
+
+t.test('before playout: a packet that overtook the first one at the start still plays first', async (t) => {
+  for (const meta of [(i: number) => ({ seq: 1000 + i }), (i: number) => ({ timestamp: 50_000 + i * N })]) {
+    const r = new Reorderer(8000);
+    const out: Released[] = [];
+    r.accept(pkt(2, meta(2)), out);
+    r.accept(pkt(3, meta(3)), out);
+    t.equal(show(out), '', 'held until playout starts');
+    t.equal(r.accept(pkt(1, meta(1)), out).status, 'ok', 'the one that was overtaken is taken');
+    r.accept(pkt(0, meta(-60)), out); // far before any of them (over maxGapSamples): not a new start
+    t.equal(r.duplicates, 1);
+    t.equal(r.heldSamples, 3 * N);
+    r.releaseGap(out); // playout starts
+    t.equal(show(out), '1 2 3', 'in order, nothing lost, no gap');
+    t.equal(r.lost, 0);
+    t.same(
+      out.map((x) => ('pos' in x ? x.pos : NaN)),
+      [-N, 0, N],
+      'positions: the first to arrive is 0, the overtaken one before it',
+    );
+    r.accept(pkt(4, meta(4)), out);
+    t.equal(show(out), '1 2 3 4', 'playing: in order goes at once');
+    t.equal(r.accept(pkt(0, meta(0)), out).status, 'duplicate', 'once playing, an earlier packet is too late');
+  }
 });
