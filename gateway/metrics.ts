@@ -4,7 +4,11 @@
  * jitter-buffer delay of ended calls, the way back's messages and clears, and Node's default process metrics
  * (event-loop delay included). Served on `GET /metrics` (gateway/http.ts).
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { lazyRequire } from '../lib/lazyRequire.js';
+
+/** prom-client, loaded when the first gateway with metrics is created. */
+const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
 import type { ConnectionRecord } from './connection.js';
 
 export interface GatewayMetrics {
@@ -16,6 +20,7 @@ export interface GatewayMetrics {
 }
 
 export function createMetrics(active: () => number, draining: () => boolean): GatewayMetrics {
+  const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = promClient();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'livekit_audio_' });
   const m = (name: string) => `livekit_audio_gateway_${name}`;

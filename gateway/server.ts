@@ -17,7 +17,8 @@ import http from 'node:http';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
+import { lazyRequire } from '../lib/lazyRequire.js';
 import type { Room } from '@livekit/rtc-node';
 import type { Registry } from 'prom-client';
 import { realClock, type Clock } from '../lib/clock.js';
@@ -41,6 +42,9 @@ import { callRoomSink, hearing, loopbackSink, roomPerCallNames, roomSink, type L
 import { Admission, defaultMaxCalls } from './admission.js';
 import { handleUpgrade, type UpgradeContext } from './upgradeHandler.js';
 import { openFilesLimit } from '../lib/openFilesLimit.js';
+
+/** ws, loaded when the first gateway is created. */
+const ws = lazyRequire<typeof import('ws')>('ws');
 
 export interface GatewayOptions {
   /** TCP port; 0 picks a free one (see `address`). Default 8080. */
@@ -457,7 +461,7 @@ function createServers(
 ) {
   // closeTimeout (how long a close handshake may take before ws cuts the socket) is missing from @types/ws
   const wsOptions = { noServer: true, maxPayload: o.maxPayload, closeTimeout: 5000 };
-  const wss = new WebSocketServer(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
+  const wss = new (ws().WebSocketServer)(wsOptions as ConstructorParameters<typeof WebSocketServer>[0]);
   const server = http.createServer(
     // checked every second rather than Node's default 30 s, so a slow handshake really ends at the deadline
     { headersTimeout: o.handshakeTimeoutMs, requestTimeout: o.handshakeTimeoutMs, connectionsCheckingInterval: 1000 },

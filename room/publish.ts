@@ -22,11 +22,14 @@ import {
   type LocalTrackPublication,
   type RoomOptions,
 } from '@livekit/rtc-node';
-import { AccessToken } from 'livekit-server-sdk';
+import { lazyRequire } from '../lib/lazyRequire.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import { ConfigError, ConnectionError, type ErrorCode } from '../lib/errors.js';
 import { isNativeQueueMs } from '../lib/formats.js';
 import { DEFAULT_QUEUE_SIZE_MS, LiveKitSink } from '../sinks/LiveKitSink.js';
+
+/** livekit-server-sdk, loaded when a token is first minted. */
+const serverSdk = lazyRequire<typeof import('livekit-server-sdk')>('livekit-server-sdk');
 
 /** Credentials: a ready token, or an API key/secret from which a join+publish token is minted. */
 export type ConnectCredentials =
@@ -162,6 +165,7 @@ export async function mintToken(opts: {
       throw new ConfigError('ERR_CONNECT_OPTIONS', `${k} must be a non-empty string to mint a token`);
     }
   }
+  const { AccessToken } = serverSdk();
   const at = new AccessToken(opts.apiKey, opts.apiSecret, {
     identity: opts.identity,
     name: opts.participantName,

@@ -79,8 +79,14 @@ const lap = require('livekit-audio-pipeline');
     write(f, _e, cb) { sizes.push(f.samplesPerChannel); cb(); } }));
   let err;
   try { new lap.LiveKitSink({ sampleRate: 22050 }); } catch (e) { err = e; }
+  // the gateway's ws and prom-client, and the token minter, load on first use in the CommonJS build too
+  const gw = lap.createGateway({ port: 0, logger: { info() {}, warn() {}, error() {} } });
+  await gw.listen();
+  await gw.close();
+  const jwt = await lap.mintToken({ apiKey: 'k', apiSecret: 's'.repeat(32), roomName: 'r', identity: 'me' });
+  await require('@livekit/rtc-node').dispose();
   console.log(JSON.stringify({ sizes, typed: err instanceof lap.ConfigError, code: err && err.code,
-    sink: typeof lap.LiveKitSink, direct: lap.DEFAULT_QUEUE_SIZE_MS === 0 }));
+    sink: typeof lap.LiveKitSink, direct: lap.DEFAULT_QUEUE_SIZE_MS === 0, jwt: jwt.split('.').length }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `,
   );
@@ -88,8 +94,8 @@ const lap = require('livekit-audio-pipeline');
   t.equal(cjs.status, 0, cjs.stderr);
   t.same(
     JSON.parse(cjs.stdout.trim().split('\n').pop()!),
-    { sizes: [480, 480, 480], typed: true, code: 'ERR_SINK_OPTIONS', sink: 'function', direct: true },
-    'require() works: CommonJS build, typed errors, direct mode by default',
+    { sizes: [480, 480, 480], typed: true, code: 'ERR_SINK_OPTIONS', sink: 'function', direct: true, jwt: 3 },
+    'require() works: CommonJS build, typed errors, direct mode by default, a gateway, a token',
   );
 
   // the decoders are optional peers: not installed here, so a compressed file is a clear, typed error
