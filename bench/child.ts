@@ -2,11 +2,9 @@
  * One measurement in a fresh process (rtc-node's global state, the heap and the JIT start clean each time).
  * bench/main.ts spawns `node --expose-gc child.js --task=<task> ...` and reads the line starting with RESULT.
  */
-import { runConcurrency } from './concurrency.js';
-import { runThroughput } from './throughput.js';
-import { runSoak } from './soak.js';
-import { runStages } from './stages.js';
-import { runCallers, runLoad, runRtt, runStall } from './twoWay.js';
+// Each task's module is imported when it runs: a child loads only what it measures (the decode task's RSS
+// baseline is then the decoders', not the gateway's and the load generators' too).
+import type { StreamFormat } from '../lib/decode/streaming/types.js';
 
 function arg(name: string, fallback?: string): string {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -20,7 +18,8 @@ let reported = false;
 async function main(): Promise<unknown> {
   const task = arg('task');
   switch (task) {
-    case 'concurrency':
+    case 'concurrency': {
+      const { runConcurrency } = await import('./concurrency.js');
       await runConcurrency(
         {
           mode: arg('mode'),
@@ -34,20 +33,38 @@ async function main(): Promise<unknown> {
         },
       );
       return undefined;
+    }
     case 'throughput':
-      return runThroughput({ seconds: Number(arg('audio-seconds', '120')), repeats: Number(arg('repeats', '3')) });
+      return (await import('./throughput.js')).runThroughput({
+        seconds: Number(arg('audio-seconds', '120')),
+        repeats: Number(arg('repeats', '3')),
+      });
     case 'stages':
-      return runStages({ seconds: Number(arg('audio-seconds', '120')), repeats: Number(arg('repeats', '3')) });
+      return (await import('./stages.js')).runStages({
+        seconds: Number(arg('audio-seconds', '120')),
+        repeats: Number(arg('repeats', '3')),
+      });
     case 'soak':
-      return runSoak({ virtualMinutes: Number(arg('minutes', '60')) });
+      return (await import('./soak.js')).runSoak({ virtualMinutes: Number(arg('minutes', '60')) });
     case 'twoway-callers':
-      return runCallers(arg('url'), Number(arg('n')), Number(arg('seconds')));
+      return (await import('./twoWay.js')).runCallers(arg('url'), Number(arg('n')), Number(arg('seconds')));
     case 'twoway-rtt':
-      return runRtt(arg('mode') as 'ours' | 'naive', Number(arg('seconds')), Number(arg('queue', '0')));
+      return (await import('./twoWay.js')).runRtt(
+        arg('mode') as 'ours' | 'naive',
+        Number(arg('seconds')),
+        Number(arg('queue', '0')),
+      );
     case 'twoway-stall':
-      return runStall(arg('mode') as 'raw' | 'source', Number(arg('seconds', '10')));
+      return (await import('./twoWay.js')).runStall(arg('mode') as 'raw' | 'source', Number(arg('seconds', '10')));
     case 'twoway-load':
-      return runLoad(Number(arg('n')), Number(arg('seconds')));
+      return (await import('./twoWay.js')).runLoad(Number(arg('n')), Number(arg('seconds')));
+    case 'decode':
+      return (await import('./decode.js')).runDecode({
+        file: arg('file'),
+        format: arg('format') as StreamFormat,
+        way: arg('way') as 'decodeStream' | 'decodeFile',
+        sampleRate: Number(arg('rate')),
+      });
     default:
       throw new Error(`unknown task ${task}`);
   }

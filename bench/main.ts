@@ -14,6 +14,8 @@ import type { ThroughputResult } from './throughput.js';
 import type { SoakResult } from './soak.js';
 import type { StagesResult } from './stages.js';
 import type { LoadResult, RttResult, StallResult } from './twoWay.js';
+import type { DecodeResult } from './decode.js';
+import { decodeInputs } from './decodeInputs.js';
 import { linePlot, type PlotSeries } from '../bin/report/svg.js';
 import { barPlot } from './lib/plot.js';
 import { round } from './lib/measure.js';
@@ -138,6 +140,7 @@ interface Results {
   machine?: { total: number; processes: ConcurrencyResult[] }[];
   soak?: SoakResult;
   twoWay?: { rtt: RttResult[]; stall: StallResult[]; load: LoadResult[] };
+  decode?: DecodeResult[];
   failures: string[];
   /** Runs whose process was so overloaded it did not report within the window + 12 s: "collapsed". */
   collapsed: string[];
@@ -317,6 +320,38 @@ async function main(): Promise<void> {
     results.twoWay = tw;
   }
 
+  if (want('decode')) {
+    const minutes = quick ? 5 : 60;
+    log(`compressed decode: ${minutes} min per format, decodeStream and decodeFile, one child each`);
+    const inputs = decodeInputs(minutes, log);
+    if (typeof inputs === 'string') results.failures.push(`decode: ${inputs}`);
+    else {
+      results.decode = [];
+      for (const input of inputs) {
+        for (const way of ['decodeStream', 'decodeFile'] as const) {
+          try {
+            const x = (await runChild(
+              [
+                '--task=decode',
+                `--file=${input.file}`,
+                `--format=${input.format}`,
+                `--way=${way}`,
+                `--rate=${input.rate}`,
+              ],
+              600_000,
+            )) as DecodeResult;
+            results.decode.push(x);
+            log(
+              `  ${input.format} ${way}: ${x.realtime}× realtime, peak RSS ${x.peakRssMB} MB (from ${x.baseRssMB}), first frame after ${x.firstFrameMs} ms`,
+            );
+          } catch (err) {
+            results.failures.push(`decode ${input.format} ${way}: ${(err as Error).message}`);
+          }
+        }
+      }
+    }
+  }
+
   if (want('soak')) {
     log('soak: 1 h of virtual time');
     results.soak = (await runChild(['--task=soak', `--minutes=${quick ? 10 : 60}`], 300_000)) as SoakResult;
@@ -438,6 +473,21 @@ function tables(r: Results): string {
     }
     lines.push('');
   }
+  if (r.decode?.length) {
+    lines.push(
+      '',
+      `### Compressed decode (${r.decode[0]!.audioMinutes} min files, one process each, no forced GC)`,
+      '',
+      '| file | way | × realtime | peak RSS MB (at start) | first frame after, ms (wall, engine load included) |',
+      '|---|---|---|---|---|',
+      ...r.decode.map(
+        (x) =>
+          `| ${x.file} (${x.fileMB} MB) | ${x.way} | ${x.realtime} | ${x.peakRssMB} (${x.baseRssMB}) | ${x.firstFrameMs} |`,
+      ),
+      '',
+    );
+  }
+
   if (r.twoWay) {
     const tw = r.twoWay;
     lines.push(

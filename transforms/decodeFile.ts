@@ -21,6 +21,7 @@
  * read does decodeAudioData resample (`format.sourceSampleRate` is then undefined).
  */
 import { Duplex, Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createFrame, samplesIn } from '../lib/frames.js';
 import { BufferOverflowError, ConfigError, InvalidAudioError, UnsupportedFormatError, toError } from '../lib/errors.js';
@@ -35,7 +36,15 @@ import { NATIVE_DECODER_PACKAGE, NativeDecoder, nativeDecoderInstalled } from '.
 import { ENGINE_PACKAGES, engineInstalled } from '../lib/decode/streaming/engines.js';
 import { FORMAT_NAMES } from '../lib/decode/streaming/types.js';
 import { DecodeWav } from './decodeWav.js';
-import { declaredLength, slices, streamedBlocks, streamFormatOf, type BlockSource } from './streamedBlocks.js';
+import {
+  declaredLength,
+  sliced,
+  slices,
+  streamedBlocks,
+  streamFormatOf,
+  type BlockSource,
+  type Reread,
+} from './streamedBlocks.js';
 
 /** A file path, a file: URL, or the file's bytes. */
 export type DecodeFileSource = string | URL | Uint8Array | ArrayBuffer;
@@ -396,7 +405,7 @@ export class DecodeFile extends Duplex implements HoldsAudio {
         );
       }
       if (installed || this.#decoder === 'streaming') {
-        const blocks = await streamedBlocks(bytes, format, length, this.#allowTruncated);
+        const blocks = await streamedBlocks(this.#reread(bytes), format, length, this.#allowTruncated);
         return { blocks, decoder: 'streaming' };
       }
     }
@@ -409,6 +418,13 @@ export class DecodeFile extends Duplex implements HoldsAudio {
     }
     this.#refuseTooLong(info);
     return { blocks: await this.#openNative(bytes, info), decoder: 'native' };
+  }
+
+  /** A path is read again from disk for a streamed decode, so the bytes read for the container walk can go. */
+  #reread(bytes: Uint8Array): Reread {
+    const source = this.#source;
+    if (typeof source !== 'string' && !(source instanceof URL)) return sliced(bytes);
+    return () => createReadStream(source, { highWaterMark: 64 * 1024 });
   }
 
   /** Compressed audio decodes in a child process, at the file's own rate when the header gives it. */

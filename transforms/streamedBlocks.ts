@@ -10,7 +10,8 @@
  * sometimes leaves the end trim undone), more is an error; so is a decoder that stops short of it, since the
  * headers promised more. Where the
  * headers cannot tell (an Ogg stream captured from the middle of a live one starts at a large granule), a first
- * pass decodes the file to count it: memory stays flat, the first frame waits for the count.
+ * pass decodes the file to count it: memory stays flat, the first frame waits for the count. A file given by its
+ * path is read again from disk for the decode, so its bytes (read whole for the container walk) are not held.
  */
 import { Readable } from 'node:stream';
 import type { AudioFrame } from '../lib/frames.js';
@@ -59,16 +60,26 @@ function asFileError(err: unknown): unknown {
   return new InvalidAudioError('ERR_DECODE_FAILED', `decodeFile: corrupt file: ${err.message}`, { cause: err });
 }
 
-function open(bytes: Uint8Array, format: StreamFormat, allowTruncated: boolean) {
-  const input = Readable.from(slices(bytes, SLICE_BYTES), { objectMode: false, highWaterMark: 1 });
+/** The file's bytes again, from the start: its path read from disk, or the bytes in hand. */
+export type Reread = () => Readable;
+
+/** `bytes` as a stream of slices. */
+export function sliced(bytes: Uint8Array): Reread {
+  return () => Readable.from(slices(bytes, SLICE_BYTES), { objectMode: false, highWaterMark: 1 });
+}
+
+function open(reread: Reread, format: StreamFormat, allowTruncated: boolean) {
+  const input = reread();
   const decoder = new DecodeStream({ format, allowTruncated });
   input.pipe(decoder);
+  // pipe() does not carry an error across: a file that cannot be read again ends the decode with its error
+  input.once('error', (err) => decoder.destroy(err));
   return { input, decoder };
 }
 
 /** Samples per channel the engine makes of `bytes`: a decode whose frames are counted and dropped. */
-async function countSamples(bytes: Uint8Array, format: StreamFormat, allowTruncated: boolean): Promise<number> {
-  const { input, decoder } = open(bytes, format, allowTruncated);
+async function countSamples(reread: Reread, format: StreamFormat, allowTruncated: boolean): Promise<number> {
+  const { input, decoder } = open(reread, format, allowTruncated);
   let n = 0;
   try {
     for await (const frame of decoder as AsyncIterable<AudioFrame>) n += frame.samplesPerChannel;
@@ -86,13 +97,13 @@ export function* slices(b: Uint8Array, size: number): Generator<Uint8Array> {
 
 /** Decode `bytes` as `format`, `declared` samples per channel (or counted first); resolves at the first frame. */
 export async function streamedBlocks(
-  bytes: Uint8Array,
+  reread: Reread,
   format: StreamFormat,
   declared: number | undefined,
   allowTruncated: boolean,
 ): Promise<BlockSource> {
-  const length = declared ?? (await countSamples(bytes, format, allowTruncated));
-  const { input, decoder } = open(bytes, format, allowTruncated);
+  const length = declared ?? (await countSamples(reread, format, allowTruncated));
+  const { input, decoder } = open(reread, format, allowTruncated);
   const close = () => {
     input.destroy();
     decoder.destroy();

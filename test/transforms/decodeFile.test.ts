@@ -14,6 +14,7 @@ import {
   type DecodeFileSource,
 } from '../../transforms/decodeFile.js';
 import { ownsBuffer, type AudioFrame } from '../../lib/frames.js';
+import { streamedBlocks } from '../../transforms/streamedBlocks.js';
 import { channel, concatFrames, prng, sineFitSnrDb, toneLevelDb } from '../helpers/signals.js';
 
 const dir = fileURLToPath(new URL('../fixtures/compressed/', import.meta.url));
@@ -495,6 +496,10 @@ t.test('decoder auto streams MP3, Opus, FLAC and Vorbis: the gapless length, exa
     code: 'ERR_DECODE_FAILED',
     message: /declare 28800/,
   });
+
+  // a file given by path is read again for the decode: one that is gone by then is its fs error, not a hang
+  const gone = streamedBlocks(() => fs.createReadStream(`${dir}no-such-file.mp3`), 'mp3', 100, false);
+  await t.rejects(gone, { code: 'ENOENT' }, 'a file that cannot be read again');
 
   // captured from the middle of a live stream: every granule position 10 M samples on. The headers cannot tell
   // the length, so a first pass counts it; the decode is as long as the untouched file's
