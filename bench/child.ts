@@ -62,7 +62,7 @@ async function main(): Promise<unknown> {
       return (await import('./decode.js')).runDecode({
         file: arg('file'),
         format: arg('format') as StreamFormat,
-        way: arg('way') as 'decodeStream' | 'decodeFile',
+        way: arg('way') as import('./decode.js').DecodeWay,
         sampleRate: Number(arg('rate')),
       });
     default:

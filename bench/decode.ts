@@ -13,9 +13,15 @@ import { decodeFile } from '../transforms/decodeFile.js';
 import type { StreamFormat } from '../lib/decode/streaming/types.js';
 import type { AudioFrame } from '../lib/frames.js';
 
+/**
+ * decodeStream; decodeFile at the file's own rate in 20 ms frames (the engine alone); decodeFile with its
+ * defaults (48 kHz, 10 ms frames: what a user who passes nothing gets, the resampler included).
+ */
+export type DecodeWay = 'decodeStream' | 'decodeFile' | 'decodeFile-defaults';
+
 export interface DecodeResult {
   format: StreamFormat;
-  way: 'decodeStream' | 'decodeFile';
+  way: DecodeWay;
   file: string;
   fileMB: number;
   audioMinutes: number;
@@ -33,7 +39,7 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 export async function runDecode(opts: {
   file: string;
   format: StreamFormat;
-  way: 'decodeStream' | 'decodeFile';
+  way: DecodeWay;
   sampleRate: number;
 }): Promise<DecodeResult> {
   const base = process.memoryUsage().rss;
@@ -43,12 +49,14 @@ export async function runDecode(opts: {
   let samples = 0;
   let frames = 0;
   let firstAt = NaN;
+  let rate = opts.sampleRate;
   const sink = new Writable({
     objectMode: true,
     highWaterMark: 1,
     write(f: AudioFrame, _e, cb) {
       if (frames === 0) firstAt = performance.now();
       samples += f.samplesPerChannel;
+      rate = f.sampleRate;
       if (++frames % 500 === 0) sample();
       cb();
     },
@@ -58,13 +66,15 @@ export async function runDecode(opts: {
   if (opts.way === 'decodeStream') {
     const dec = decodeStream({ format: opts.format });
     await pipeline(createReadStream(opts.file, { highWaterMark: 64 * 1024 }), dec, sink);
-  } else {
+  } else if (opts.way === 'decodeFile') {
     await pipeline(decodeFile(opts.file, { sampleRate: opts.sampleRate, frameMs: 20 }), sink);
+  } else {
+    await pipeline(decodeFile(opts.file), sink);
   }
   const wall = (performance.now() - started) / 1000;
   clearInterval(timer);
   sample();
-  const audioSeconds = samples / opts.sampleRate;
+  const audioSeconds = samples / rate;
   return {
     format: opts.format,
     way: opts.way,

@@ -322,13 +322,15 @@ async function main(): Promise<void> {
 
   if (want('decode')) {
     const minutes = quick ? 5 : 60;
-    log(`compressed decode: ${minutes} min per format, decodeStream and decodeFile, one child each`);
+    log(
+      `compressed decode: ${minutes} min per format, decodeStream, decodeFile at the file rate and with its defaults, one child each`,
+    );
     const inputs = decodeInputs(minutes, log);
     if (typeof inputs === 'string') results.failures.push(`decode: ${inputs}`);
     else {
       results.decode = [];
       for (const input of inputs) {
-        for (const way of ['decodeStream', 'decodeFile'] as const) {
+        for (const way of ['decodeStream', 'decodeFile', 'decodeFile-defaults'] as const) {
           try {
             const x = (await runChild(
               [

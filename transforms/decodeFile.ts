@@ -405,7 +405,13 @@ export class DecodeFile extends Duplex implements HoldsAudio {
         );
       }
       if (installed || this.#decoder === 'streaming') {
-        const blocks = await streamedBlocks(this.#reread(bytes), format, length, this.#allowTruncated);
+        const blocks = await streamedBlocks(
+          this.#reread(bytes),
+          format,
+          length,
+          this.#allowTruncated,
+          () => this.destroyed,
+        );
         return { blocks, decoder: 'streaming' };
       }
     }

@@ -78,11 +78,19 @@ function open(reread: Reread, format: StreamFormat, allowTruncated: boolean) {
 }
 
 /** Samples per channel the engine makes of `bytes`: a decode whose frames are counted and dropped. */
-async function countSamples(reread: Reread, format: StreamFormat, allowTruncated: boolean): Promise<number> {
+async function countSamples(
+  reread: Reread,
+  format: StreamFormat,
+  allowTruncated: boolean,
+  cancelled: () => boolean,
+): Promise<number> {
   const { input, decoder } = open(reread, format, allowTruncated);
   let n = 0;
   try {
-    for await (const frame of decoder as AsyncIterable<AudioFrame>) n += frame.samplesPerChannel;
+    for await (const frame of decoder as AsyncIterable<AudioFrame>) {
+      if (cancelled()) break; // leaving the loop destroys the decoder
+      n += frame.samplesPerChannel;
+    }
   } catch (err) {
     throw asFileError(err);
   } finally {
@@ -101,8 +109,11 @@ export async function streamedBlocks(
   format: StreamFormat,
   declared: number | undefined,
   allowTruncated: boolean,
+  /** Checked during a counting pass (seconds for an hour of audio): true stops it, and nothing is opened. */
+  cancelled: () => boolean = () => false,
 ): Promise<BlockSource> {
-  const length = declared ?? (await countSamples(reread, format, allowTruncated));
+  const length = declared ?? (await countSamples(reread, format, allowTruncated, cancelled));
+  if (cancelled()) return { rate: 0, channels: 0, length: 0, read: async () => null, close: () => {} };
   const { input, decoder } = open(reread, format, allowTruncated);
   const close = () => {
     input.destroy();

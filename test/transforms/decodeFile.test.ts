@@ -497,6 +497,34 @@ t.test('decoder auto streams MP3, Opus, FLAC and Vorbis: the gapless length, exa
     message: /declare 28800/,
   });
 
+  // destroyed during a counting pass: the pass stops there, and nothing more is read or opened
+  const link = fs.readFileSync(fixture('stream-vorbis.ogg'));
+  const links = Array.from({ length: 20 }, (_, i) => {
+    const b = Buffer.from(link);
+    for (let at = b.indexOf('OggS'); at >= 0; at = b.indexOf('OggS', at + 4)) b.writeUInt32LE(0x100 + i, at + 14);
+    return b;
+  });
+  let served = 0;
+  let checks = 0;
+  const cancelled = await streamedBlocks(
+    () =>
+      Readable.from(
+        (function* () {
+          for (const b of links) {
+            served++;
+            yield b;
+          }
+        })(),
+        { objectMode: false, highWaterMark: 1 },
+      ),
+    'vorbis',
+    undefined,
+    false,
+    () => ++checks > 5,
+  );
+  t.equal(cancelled.length, 0, 'cancelled: an empty source');
+  t.ok(served < 10, `the count stopped early: ${served} of 20 links read`);
+
   // a file given by path is read again for the decode: one that is gone by then is its fs error, not a hang
   const gone = streamedBlocks(() => fs.createReadStream(`${dir}no-such-file.mp3`), 'mp3', 100, false);
   await t.rejects(gone, { code: 'ENOENT' }, 'a file that cannot be read again');
