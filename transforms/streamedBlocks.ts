@@ -132,10 +132,12 @@ export async function streamedBlocks(
   const { sampleRate: rate, channels } = first.value;
   let next: AudioFrame | undefined = first.value;
   let given = 0;
+  /** Samples cut from the frame that reached the declared length: padding too. */
+  let cut = 0;
   const name = FORMAT_NAMES[format];
   /** After the declared length: what the decoder still makes is padding, unless it is more than padding can be. */
   const drainPadding = async (): Promise<null> => {
-    let extra = given - length;
+    let extra = cut;
     for (let r = await frames.next(); !r.done; r = await frames.next()) {
       extra += r.value.samplesPerChannel;
       if (extra > MAX_PADDING) {
@@ -173,6 +175,7 @@ export async function streamedBlocks(
       }
       const n = Math.min(frame.samplesPerChannel, length - given);
       given += n;
+      cut = frame.samplesPerChannel - n;
       return n === frame.samplesPerChannel ? frame.data : frame.data.slice(0, n * channels);
     },
   };
